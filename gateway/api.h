@@ -1,0 +1,34 @@
+/* gateway/api.h - the private HTTP API (libmicrohttpd, own threads):
+ * /v1/tokens, /v1/publish, /healthz, /readyz, /metrics. */
+#ifndef LG_GATEWAY_API_H
+#define LG_GATEWAY_API_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "metrics.h"
+#include "token.h"
+
+#define LG_API_MAX_BODY      (128 * 1024)  /* request bodies past this: 413 */
+#define LG_API_CONNECTIONS   1024
+#define LG_API_TIMEOUT_S     30
+#define LG_API_THREADS       2
+
+struct lg_api;
+
+/* Starts serving on cfg->private_addr with keys (the API takes ownership).
+ * Returns the API, or NULL with one line in err. */
+struct lg_api *lg_api_start(const struct lg_config *cfg, struct lg_shared *shm,
+                            struct lg_keyring *keys, char *err, size_t errlen);
+
+/* Replaces the key ring used to sign tokens (takes ownership, frees the old
+ * one once no request uses it). */
+void lg_api_set_keys(struct lg_api *api, struct lg_keyring *keys);
+
+/* Returns the listening socket, so forked workers can close their copy. */
+int lg_api_listen_fd(const struct lg_api *api);
+
+/* Stops accepting, lets in-flight requests finish, frees everything. */
+void lg_api_stop(struct lg_api *api);
+
+#endif

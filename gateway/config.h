@@ -1,0 +1,71 @@
+/* gateway/config.h - livegate's settings: environment variables, each also a
+ * command-line flag (--foo-bar for LIVEGATE_FOO_BAR), with defaults and
+ * validation. A bad value is reported as one line naming the variable. */
+#ifndef LG_GATEWAY_CONFIG_H
+#define LG_GATEWAY_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "redis_url.h"
+
+#define LG_MAX_WORKERS        64
+#define LG_MAX_ORIGINS        64
+#define LG_ORIGIN_MAX_LEN     255
+#define LG_PREFIX_MAX_LEN     64
+#define LG_API_KEY_MIN_LEN    16
+#define LG_TOKEN_TTL_MAX      86400
+#define LG_DRAIN_MS_MAX       600000
+#define LG_MAX_CONNECTIONS_MAX 1000000
+
+enum lg_log_format { LG_LOG_LOGFMT, LG_LOG_JSON };
+
+struct lg_addr {
+	struct sockaddr_storage sa;
+	socklen_t               len;
+	char                    text[64];   /* as given, for logs */
+};
+
+struct lg_config {
+	char               *secret;         /* exactly one of the three is set */
+	char               *secrets;
+	char               *secrets_file;
+	char               *api_key;        /* NULL: the private API answers 401 */
+	struct ps_redis_url redis;
+	char               *redis_url;      /* as given, for logs (password masked there) */
+	struct lg_addr      public_addr;
+	struct lg_addr      private_addr;
+	int                 any_origin;
+	char               *origins[LG_MAX_ORIGINS];  /* lower-cased scheme://host[:port] */
+	size_t              n_origins;
+	char               *channel_prefix; /* "" when unset */
+	unsigned            token_ttl;
+	unsigned            workers;
+	unsigned            max_connections;
+	unsigned            drain_ms;
+	int                 log_level;      /* LG_LOG_ERROR..LG_LOG_DEBUG (log.h) */
+	enum lg_log_format  log_format;
+};
+
+/* Fills cfg from argv (flags win) and the environment getenv-style lookup
+ * `env` (NULL means getenv). Returns 0; 1 when --help or --version was given
+ * and printed to out; -1 with one line in err naming the setting. */
+int lg_config_load(struct lg_config *cfg, int argc, char **argv,
+                   const char *(*env)(const char *name),
+                   FILE *out, char *err, size_t errlen);
+
+/* Frees what lg_config_load allocated. */
+void lg_config_free(struct lg_config *cfg);
+
+/* Writes the --help text (every setting, its default) to out. */
+void lg_config_usage(FILE *out);
+
+/* Returns 1 if origin[0..len) (the Origin header) is allowed, else 0. */
+int lg_config_origin_allowed(const struct lg_config *cfg, const char *origin,
+                             size_t len);
+
+/* Parses "host:port" / "[v6]:port" into a. Returns 0 or -1 with err set. */
+int lg_addr_parse(struct lg_addr *a, const char *text, char *err, size_t errlen);
+
+#endif

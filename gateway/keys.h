@@ -1,0 +1,18 @@
+/* gateway/keys.h - build the token key ring from the configured secret
+ * (LIVEGATE_SECRET, LIVEGATE_SECRETS or LIVEGATE_SECRETS_FILE). */
+#ifndef LG_GATEWAY_KEYS_H
+#define LG_GATEWAY_KEYS_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "token.h"
+
+#define LG_SECRETS_FILE_MAX 65536
+
+/* Builds a new ring into *out. Returns 0, or -1 with one line in err that
+ * names the variable (and never shows a key). */
+int lg_keys_load(const struct lg_config *cfg, struct lg_keyring **out,
+                 char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,472 @@
+/* gateway/worker.c - a worker process: one libwebsockets loop that accepts
+ * on its own SO_REUSEPORT socket, serves WebSockets and the script, and
+ * runs the Redis subscriber on the same loop. */
+#include "worker.h"
+#include "keys.h"
+#include "log.h"
+#include "raw_source.h"
+#include "redis_lws.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ACCEPTS_PER_WAKEUP 256   /* keeps one burst from starving the loop */
+#define DRAIN_TICK_MS      20
+#define ACCEPT_PAUSE_MS    250   /* after EMFILE: let closes free fds */
+
+struct listener {
+	struct lg_raw_source   src;
+	struct lg_worker      *w;
+	int                    fd;
+	struct lws            *wsi;
+	lws_sorted_usec_list_t resume_sul;
+};
+
+struct sigsrc {
+	struct lg_raw_source src;
+	struct lg_worker    *w;
+	int                  fd;
+};
+
+static struct listener g_listener;
+static struct sigsrc   g_sig;
+
+uint64_t lg_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint32_t lg_worker_secs(const struct lg_worker *w)
+{
+	return (uint32_t)((lg_now_ns() - w->mono0_ns) / 1000000000ull);
+}
+
+struct lg_worker *lg_worker_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+int lg_raw_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                    void *user, void *in, size_t len)
+{
+	struct lg_raw_source *src = lws_get_opaque_user_data(wsi);
+
+	(void)user;
+	(void)in;
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		return src ? src->handle(src, wsi, (int)reason) : -1;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		return src ? src->handle(src, wsi, (int)reason) : 0;
+	default:
+		return 0;
+	}
+}
+
+/* --- the listener ------------------------------------------------------- */
+
+static void accept_resume(lws_sorted_usec_list_t *sul)
+{
+	struct listener *l = lws_container_of(sul, struct listener, resume_sul);
+
+	if (l->wsi)
+		lws_rx_flow_control(l->wsi, 1);
+}
+
+/* Tunes an accepted socket: a modest send buffer so one slow reader cannot
+ * pin megabytes of kernel memory, and no Nagle delay on small frames. */
+static void tune_socket(int fd)
+{
+	int sndbuf = LG_SNDBUF, one = 1;
+
+	/* Best effort: the connection works with kernel defaults too. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static int listener_handle(struct lg_raw_source *src, struct lws *wsi, int reason)
+{
+	struct listener *l = (struct listener *)src;
+	struct lg_worker *w = l->w;
+
+	if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
+		l->wsi = NULL;
+		return 0;
+	}
+	if (reason != LWS_CALLBACK_RAW_RX_FILE)
+		return 0;
+	for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			/* EMFILE and the like: stop polling the listener for a while
+			 * instead of spinning on a connection we cannot take. */
+			lg_log_msg(LG_LOG_WARN, "accept_paused", strerror(errno));
+			lws_rx_flow_control(wsi, 0);
+			lws_sul_schedule(w->ctx, 0, &l->resume_sul, accept_resume,
+			                 ACCEPT_PAUSE_MS * LWS_US_PER_MS);
+			break;
+		}
+		if (fd >= w->fd_limit) {
+			/* Near the open-file limit: refuse rather than starve Redis. */
+			close(fd);
+			lg_add(&w->st->over_capacity, 1);
+			continue;
+		}
+		tune_socket(fd);
+		if (!lws_adopt_socket_vhost(w->vh, fd))   /* closes fd on failure */
+			lg_log_msg(LG_LOG_WARN, "adopt_failed", "could not adopt an accepted socket");
+	}
+	return 0;
+}
+
+static int listener_start(struct lg_worker *w, int fd)
+{
+	lws_sock_file_fd_type u;
+
+	g_listener.src.handle = listener_handle;
+	g_listener.w = w;
+	g_listener.fd = fd;
+	u.filefd = fd;
+	g_listener.wsi = lws_adopt_descriptor_vhost(w->vh, LWS_ADOPT_RAW_FILE_DESC, u,
+	                                            LG_RAW_PROTOCOL, NULL);
+	if (!g_listener.wsi)
+		return -1;
+	lws_set_opaque_user_data(g_listener.wsi, &g_listener);
+	return 0;
+}
+
+static void listener_stop(void)
+{
+	lws_sul_cancel(&g_listener.resume_sul);
+	if (g_listener.wsi) {
+		lws_set_opaque_user_data(g_listener.wsi, NULL);
+		lws_set_timeout(g_listener.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		g_listener.wsi = NULL;   /* lws closes the fd with the wsi */
+	}
+}
+
+/* --- drain --------------------------------------------------------------- */
+
+/* Closes connections with 1012 at an even pace over 80% of the drain
+ * window (so the process is gone before the window ends and the clients'
+ * reconnects are spread), then stops the loop once all are gone. */
+static void drain_step(lws_sorted_usec_list_t *sul)
+{
+	struct lg_worker *w = lws_container_of(sul, struct lg_worker, drain_sul);
+	uint64_t elapsed_ms = (lg_now_ns() - w->drain_start_ns) / 1000000u;
+	uint64_t window = (uint64_t)w->cfg->drain_ms * 8 / 10;
+	uint64_t target = window ? (uint64_t)w->drain_total * elapsed_ms / window : w->drain_total;
+
+	if (target > w->drain_total)
+		target = w->drain_total;
+	if (target > w->drain_sent)
+		w->drain_sent += lg_ws_close_some(w, (unsigned)(target - w->drain_sent), 1012);
+	if ((!w->conns && w->drain_sent >= w->drain_total) ||
+	    elapsed_ms >= (uint64_t)w->cfg->drain_ms * 95 / 100) {
+		w->stop = 1;
+		lws_cancel_service(w->ctx);
+		return;
+	}
+	lws_sul_schedule(w->ctx, 0, &w->drain_sul, drain_step, DRAIN_TICK_MS * LWS_US_PER_MS);
+}
+
+static void drain_start(struct lg_worker *w)
+{
+	struct lg_logline l;
+
+	if (w->draining)
+		return;
+	w->draining = 1;
+	w->drain_start_ns = lg_now_ns();
+	w->drain_total = w->n_conns;
+	listener_stop();
+	if (lg_log_begin(&l, LG_LOG_INFO, "drain_start")) {
+		lg_log_int(&l, "connections", w->n_conns);
+		lg_log_int(&l, "window_ms", w->cfg->drain_ms);
+		lg_log_end(&l);
+	}
+	drain_step(&w->drain_sul);
+}
+
+/* --- signals -------------------------------------------------------------- */
+
+static void reload_keys(struct lg_worker *w)
+{
+	struct lg_keyring *kr;
+	char err[256];
+
+	if (lg_keys_load(w->cfg, &kr, err, sizeof err) < 0) {
+		lg_log_msg(LG_LOG_ERROR, "keys_reload_failed", err);
+		return;
+	}
+	lg_keyring_free(w->keys);
+	w->keys = kr;
+	lg_log_msg(LG_LOG_INFO, "keys_reloaded", NULL);
+}
+
+static int signal_handle(struct lg_raw_source *src, struct lws *wsi, int reason)
+{
+	struct sigsrc *s = (struct sigsrc *)src;
+	struct signalfd_siginfo si;
+
+	(void)wsi;
+	if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
+		s->fd = -1;
+		return 0;
+	}
+	if (reason != LWS_CALLBACK_RAW_RX_FILE)
+		return 0;
+	while (read(s->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGTERM)
+			drain_start(s->w);
+		else if (si.ssi_signo == SIGHUP && s->w->cfg->secrets_file)
+			reload_keys(s->w);
+	}
+	return 0;
+}
+
+static int signals_start(struct lg_worker *w)
+{
+	sigset_t set;
+	lws_sock_file_fd_type u;
+	struct lws *wsi;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	g_sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (g_sig.fd < 0)
+		return -1;
+	g_sig.src.handle = signal_handle;
+	g_sig.w = w;
+	u.filefd = g_sig.fd;
+	wsi = lws_adopt_descriptor_vhost(w->vh, LWS_ADOPT_RAW_FILE_DESC, u, LG_RAW_PROTOCOL, NULL);
+	if (!wsi) {
+		close(g_sig.fd);
+		return -1;
+	}
+	lws_set_opaque_user_data(wsi, &g_sig);
+	return 0;
+}
+
+/* --- Redis hooks ---------------------------------------------------------- */
+
+static int hook_attach(void *loop, redisAsyncContext *ac)
+{
+	struct lg_worker *w = loop;
+	return lg_redis_lws_attach(w->vh, ac);
+}
+
+static void redis_timer(lws_sorted_usec_list_t *sul)
+{
+	struct lg_worker *w = lws_container_of(sul, struct lg_worker, redis_sul);
+	ps_redis_timer(w->redis);
+}
+
+static void hook_arm_timer(void *loop, unsigned ms)
+{
+	struct lg_worker *w = loop;
+
+	if (!ms)
+		lws_sul_cancel(&w->redis_sul);
+	else
+		lws_sul_schedule(w->ctx, 0, &w->redis_sul, redis_timer, (lws_usec_t)ms * LWS_US_PER_MS);
+}
+
+static void hook_link_event(void *loop, enum ps_link_event ev, const char *detail,
+                            unsigned retry_ms)
+{
+	struct lg_worker *w = loop;
+	struct lg_logline l;
+	int level = ev == PS_LINK_UP ? LG_LOG_INFO : ev == PS_LINK_DOWN ? LG_LOG_ERROR : LG_LOG_WARN;
+
+	if (ev == PS_LINK_UP) {
+		if (w->redis_ever_up)
+			lg_add(&w->st->redis_reconnects, 1);
+		w->redis_ever_up = 1;
+		lg_set(&w->st->redis_up, 1);
+	} else {
+		lg_set(&w->st->redis_up, 0);
+	}
+	if (lg_log_begin(&l, level, ev == PS_LINK_UP ? "redis_up" :
+	                            ev == PS_LINK_DOWN ? "redis_down" : "redis_retry")) {
+		lg_log_str(&l, "host", w->cfg->redis.host);
+		lg_log_int(&l, "port", w->cfg->redis.port);
+		if (ev != PS_LINK_UP) {
+			lg_log_str(&l, "reason", detail);
+			lg_log_int(&l, "retry_ms", retry_ms);
+		}
+		lg_log_end(&l);
+	}
+}
+
+static const struct ps_redis_hooks redis_hooks = { hook_attach, hook_arm_timer, hook_link_event };
+
+/* --- the loop -------------------------------------------------------------- */
+
+static void tick(lws_sorted_usec_list_t *sul)
+{
+	struct lg_worker *w = lws_container_of(sul, struct lg_worker, tick_sul);
+
+	lg_ws_tick(w);
+	lg_set(&w->st->channels, ps_registry_channel_count(w->reg));
+	lws_sul_schedule(w->ctx, 0, &w->tick_sul, tick, LWS_US_PER_SEC);
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "http", lg_http_callback, 0, 0, 0, NULL, 0 },
+	{ "livegate", lg_ws_callback, 0 /* set at run */, LG_RX_BUFFER, 0, NULL, 16384 },
+	{ LG_RAW_PROTOCOL, lg_raw_callback, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void lws_log_to_ours(int level, const char *line)
+{
+	char buf[256];
+	size_t n = strlen(line);
+
+	if (n && line[n - 1] == '\n')
+		n--;
+	snprintf(buf, sizeof buf, "%.*s", (int)(n > 240 ? 240 : n), line);
+	lg_log_msg(level == LLL_ERR ? LG_LOG_ERROR : LG_LOG_WARN, "lws", buf);
+}
+
+static int fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 20)
+		return 1 << 20;
+	return (int)rl.rlim_cur;
+}
+
+static int worker_setup(struct lg_worker *w, int listen_fd, struct lws_protocols *prot)
+{
+	static const struct lws_protocol_vhost_options pvo_default = { NULL, NULL, "default", "" };
+	static const struct lws_protocol_vhost_options pvo = { NULL, &pvo_default, "livegate", "" };
+	/* Validity pings off: lws re-arms them with an O(N) sorted insert; our
+	 * own wheel pings instead. */
+	static const lws_retry_bo_t no_validity = { .secs_since_valid_ping = 0,
+	                                            .secs_since_valid_hangup = 0 };
+	struct lws_context_creation_info info;
+	struct ps_redis_params rp;
+	static const struct ps_events events = { lg_ws_on_ready, lg_ws_on_message };
+	char err[256];
+	size_t max_chans;
+
+	if (lg_keys_load(w->cfg, &w->keys, err, sizeof err) < 0) {
+		lg_log_msg(LG_LOG_ERROR, "keys", err);
+		return -1;
+	}
+	if (lg_http_script_init(w) < 0)
+		return -1;
+	memset(&info, 0, sizeof info);
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.user = w;
+	info.fd_limit_per_thread = (unsigned)fd_limit();
+	w->fd_limit = (int)info.fd_limit_per_thread - LG_FD_RESERVE;
+	w->ctx = lws_create_context(&info);
+	if (!w->ctx) {
+		lg_log_msg(LG_LOG_ERROR, "lws", "lws_create_context failed");
+		return -1;
+	}
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	info.protocols = prot;
+	info.pvo = &pvo;
+	info.vhost_name = "livegate";
+	info.retry_and_idle_policy = &no_validity;
+	info.max_http_header_data = 8192;
+	info.max_http_header_pool = 256;
+	info.user = w;
+	w->vh = lws_create_vhost(w->ctx, &info);
+	if (!w->vh) {
+		lg_log_msg(LG_LOG_ERROR, "lws", "lws_create_vhost failed");
+		return -1;
+	}
+	max_chans = (size_t)w->cfg->max_connections * LG_TOKEN_MAX_CHANNELS;
+	w->reg = ps_registry_new(&events, w, max_chans > (1u << 20) ? (1u << 20) : max_chans);
+	memset(&rp, 0, sizeof rp);
+	rp.url = w->cfg->redis;
+	rp.prefix = w->cfg->channel_prefix;
+	rp.connect_timeout_ms = 5000;
+	rp.heartbeat_ms = 5000;
+	rp.backoff_base_ms = 200;
+	rp.backoff_cap_ms = 10000;
+	w->redis = w->reg ? ps_redis_new(&rp, w->reg, &redis_hooks, w) : NULL;
+	if (!w->redis) {
+		lg_log_msg(LG_LOG_ERROR, "worker", "out of memory creating the registry");
+		return -1;
+	}
+	if (listener_start(w, listen_fd) < 0 || signals_start(w) < 0) {
+		lg_log_msg(LG_LOG_ERROR, "worker", "could not watch the listener or signals");
+		return -1;
+	}
+	lg_wheel_init(&w->wheel, 0);
+	ps_redis_start(w->redis);
+	lws_sul_schedule(w->ctx, 0, &w->tick_sul, tick, LWS_US_PER_SEC);
+	return 0;
+}
+
+int lg_worker_run(const struct lg_config *cfg, struct lg_shared *shm, int index,
+                  int listen_fd)
+{
+	static struct lg_worker w;
+	struct lws_protocols prot[4];
+	char name[32];
+	int rc = 0;
+
+	snprintf(name, sizeof name, "worker-%d", index + 1);
+	lg_log_setup(cfg->log_level, cfg->log_format == LG_LOG_JSON, name);
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
+	signal(SIGPIPE, SIG_IGN);
+	memcpy(prot, protocols, sizeof prot);
+	prot[1].per_session_data_size = lg_ws_conn_size();
+	w.cfg = cfg;
+	w.shm = shm;
+	w.index = index;
+	w.st = &shm->w[index];
+	w.mono0_ns = lg_now_ns();
+	atomic_store(&w.st->pid, (int)getpid());
+	if (worker_setup(&w, listen_fd, prot) < 0) {
+		rc = 1;
+	} else {
+		lg_log_msg(LG_LOG_INFO, "worker_ready", NULL);
+		while (!w.stop && lws_service(w.ctx, 0) >= 0)
+			;
+	}
+	/* Teardown order: connections close with the context (leaving the
+	 * registry), then the Redis link, then the registry. */
+	lws_sul_cancel(&w.tick_sul);
+	lws_sul_cancel(&w.drain_sul);
+	if (w.redis)
+		ps_redis_free(w.redis);
+	w.redis = NULL;
+	if (w.ctx)
+		lws_context_destroy(w.ctx);
+	ps_registry_free(w.reg);
+	lg_keyring_free(w.keys);
+	free(w.script);
+	lg_metrics_worker_gone(w.st);
+	lg_log_msg(LG_LOG_INFO, "worker_exit", NULL);
+	return rc;
+}

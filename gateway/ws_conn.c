@@ -1,0 +1,614 @@
+/* gateway/ws_conn.c - one browser WebSocket: the subscribe handshake, the
+ * protocol limits, the per-connection invalidation queue and its timers.
+ *
+ * Outgoing data never waits in a per-connection copy: each channel a client
+ * follows has one slot holding at most one pending frame (a reference to the
+ * shared frame). A newer message for the same channel replaces the older
+ * one, so a slow client costs at most one pointer per channel it follows.
+ */
+#include "worker.h"
+#include "frame.h"
+#include "log.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <utlist.h>
+
+enum conn_state { CS_AWAIT_SUBSCRIBE, CS_PENDING, CS_READY };
+
+struct conn_chan {
+	struct ps_membership  m;
+	struct conn          *conn;
+	struct lg_frame      *pending;       /* newest invalidation not yet written */
+	struct conn_chan     *next_pending;  /* the connection's write queue */
+};
+
+struct conn {
+	struct lws           *wsi;           /* NULL until established */
+	struct conn          *prev, *next;   /* worker's list */
+	struct ps_subscriber  sub;
+	struct conn_chan     *chans;
+	size_t                n_chans;
+	struct conn_chan     *q_head, *q_tail;
+	struct lg_frame      *ctl;           /* 'subscribed' frame to send */
+	struct lg_wheel_node  timer;
+	int64_t               exp;           /* token expiry, epoch seconds; 0: none */
+	uint32_t              opened_s;
+	uint32_t              last_rx_s;
+	uint32_t              choked_since_s;  /* 0: not waiting for POLLOUT */
+	uint32_t              rate[LG_RATE_FRAMES];  /* ms of the last frames */
+	uint8_t               rate_i;
+	uint8_t               state;
+	uint8_t               want_pong;
+	uint8_t               want_ping;
+	uint8_t               ping_sent;
+	uint8_t               counted;       /* holds a place in w->n_conns */
+	uint16_t              close_code;    /* close requested with this code */
+	uint16_t              peer_code;     /* close code the peer sent */
+	char                 *rx;            /* reassembly of a fragmented message */
+	size_t                rx_len;
+};
+
+static const char pong_json[] = "{\"type\":\"pong\"}";
+
+size_t lg_ws_conn_size(void)
+{
+	return sizeof(struct conn);
+}
+
+static uint32_t now_ms(const struct lg_worker *w)
+{
+	return (uint32_t)((lg_now_ns() - w->mono0_ns) / 1000000u);
+}
+
+/* Arms the connection's single timer for its earliest deadline. */
+static void conn_arm(struct lg_worker *w, struct conn *c)
+{
+	uint32_t now = lg_worker_secs(w), d;
+
+	if (c->close_code)
+		d = now + LG_CLOSE_GRACE_S;
+	else if (c->state == CS_AWAIT_SUBSCRIBE)
+		d = c->opened_s + LG_SUBSCRIBE_DEADLINE_S;
+	else
+		d = c->last_rx_s + (c->ping_sent ? LG_HANGUP_IDLE_S : LG_PING_IDLE_S);
+	if (c->exp && !c->close_code) {
+		int64_t left = c->exp - (int64_t)time(NULL);
+		uint32_t e = left <= 0 ? now : now + (uint32_t)(left > 86400 * 2 ? 86400 * 2 : left);
+		if (e < d)
+			d = e;
+	}
+	if (c->choked_since_s && c->choked_since_s + LG_CHOKE_LIMIT_S < d)
+		d = c->choked_since_s + LG_CHOKE_LIMIT_S;
+	lg_wheel_arm(&w->wheel, &c->timer, d);
+}
+
+/* Asks for POLLOUT; starts the choke clock when output is waiting. */
+static void want_write(struct lg_worker *w, struct conn *c)
+{
+	if (!c->choked_since_s) {
+		c->choked_since_s = lg_worker_secs(w);
+		if (!c->choked_since_s)
+			c->choked_since_s = 1;
+		if (c->timer.deadline > c->choked_since_s + LG_CHOKE_LIMIT_S)
+			conn_arm(w, c);
+	}
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Requests a close with code; the close frame goes out on the next
+ * writeable. A second request keeps the first code. */
+static void conn_close(struct lg_worker *w, struct conn *c, int code, const char *why)
+{
+	struct lg_logline l;
+
+	if (c->close_code)
+		return;
+	c->close_code = (uint16_t)code;
+	if (lg_log_begin(&l, LG_LOG_DEBUG, "ws_close")) {
+		lg_log_int(&l, "code", code);
+		lg_log_str(&l, "reason", why);
+		lg_log_end(&l);
+	}
+	conn_arm(w, c);
+	want_write(w, c);
+}
+
+/* Drops the connection at once (no close frame can get through). */
+static void conn_kill(struct lg_worker *w, struct conn *c, const char *why)
+{
+	struct lg_logline l;
+
+	if (lg_log_begin(&l, LG_LOG_DEBUG, "ws_drop")) {
+		lg_log_str(&l, "reason", why);
+		lg_log_end(&l);
+	}
+	lg_wheel_cancel(&c->timer);
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* Empties the write queue and leaves every channel. */
+static void conn_leave_all(struct lg_worker *w, struct conn *c)
+{
+	for (size_t i = 0; i < c->n_chans; i++) {
+		lg_frame_unref(c->chans[i].pending);
+		ps_leave(w->reg, &c->chans[i].m);
+	}
+	free(c->chans);
+	c->chans = NULL;
+	c->n_chans = 0;
+	c->q_head = c->q_tail = NULL;
+}
+
+static void enqueue(struct conn *c, struct conn_chan *cc)
+{
+	cc->next_pending = NULL;
+	if (c->q_tail)
+		c->q_tail->next_pending = cc;
+	else
+		c->q_head = cc;
+	c->q_tail = cc;
+}
+
+/* Builds the 'subscribed' frame listing the connection's channels. */
+static int queue_subscribed(struct conn *c)
+{
+	const char *names[LG_TOKEN_MAX_CHANNELS];
+	size_t lens[LG_TOKEN_MAX_CHANNELS];
+
+	for (size_t i = 0; i < c->n_chans; i++)
+		names[i] = ps_channel_name(c->chans[i].m.chan, &lens[i]);
+	lg_frame_unref(c->ctl);
+	c->ctl = lg_frame_subscribed(names, lens, c->n_chans);
+	return c->ctl ? 0 : -1;
+}
+
+static void became_ready(struct lg_worker *w, struct conn *c)
+{
+	c->state = CS_READY;
+	if (queue_subscribed(c) < 0) {
+		conn_close(w, c, 1011, "out of memory");
+		return;
+	}
+	want_write(w, c);
+}
+
+void lg_ws_on_ready(void *ctx, struct ps_subscriber *sub)
+{
+	struct conn *c = (struct conn *)((char *)sub - offsetof(struct conn, sub));
+
+	became_ready(ctx, c);
+}
+
+/* Replaces the connection's channels with the token's. Channels kept from
+ * the old set keep their place in Redis and their pending frame. */
+static void apply_claims(struct lg_worker *w, struct conn *c,
+                         const struct lg_token_claims *cl)
+{
+	struct conn_chan *nc = calloc(cl->n_channels, sizeof *nc);
+	size_t i;
+
+	if (!nc) {
+		conn_close(w, c, 1011, "out of memory");
+		return;
+	}
+	for (i = 0; i < cl->n_channels; i++) {
+		nc[i].conn = c;
+		if (ps_join(w->reg, &c->sub, &nc[i].m, cl->channels[i],
+		            strlen(cl->channels[i])) < 0)
+			break;
+	}
+	if (i < cl->n_channels) {
+		while (i--)
+			ps_leave(w->reg, &nc[i].m);
+		free(nc);
+		lg_log_msg(LG_LOG_WARN, "channel_limit", "registry full or out of memory; closing 1013");
+		conn_close(w, c, 1013, "channel limit");
+		return;
+	}
+	for (i = 0; i < cl->n_channels; i++)
+		for (size_t j = 0; j < c->n_chans; j++)
+			if (c->chans[j].pending && strcmp(cl->channels[i],
+			    ps_channel_name(c->chans[j].m.chan, NULL)) == 0) {
+				nc[i].pending = c->chans[j].pending;
+				c->chans[j].pending = NULL;
+			}
+	conn_leave_all(w, c);
+	c->chans = nc;
+	c->n_chans = cl->n_channels;
+	for (i = 0; i < c->n_chans; i++)
+		if (nc[i].pending)
+			enqueue(c, &nc[i]);
+	c->exp = cl->exp;
+	c->state = CS_PENDING;
+	conn_arm(w, c);
+	if (c->sub.pending == 0)
+		became_ready(w, c);
+}
+
+static void handle_subscribe(struct lg_worker *w, struct conn *c, json_t *msg)
+{
+	json_t *tok = json_object_get(msg, "token");
+	struct lg_token_claims cl;
+	enum lg_token_status st;
+
+	if (!json_is_string(tok)) {
+		conn_close(w, c, 4008, "subscribe without token");
+		return;
+	}
+	st = lg_token_verify(w->keys, json_string_value(tok), json_string_length(tok),
+	                     (int64_t)time(NULL), &cl);
+	if (st != LG_TOKEN_OK) {
+		lg_add(&w->st->auth_failures[st], 1);
+		conn_close(w, c, st == LG_TOKEN_EXPIRED ? 4002 : 4001, lg_token_status_name(st));
+		return;
+	}
+	apply_claims(w, c, &cl);
+	lg_token_claims_free(&cl);
+}
+
+/* Handles one whole client message. */
+static void handle_message(struct lg_worker *w, struct conn *c, const char *p, size_t n)
+{
+	json_error_t err;
+	json_t *msg = json_loadb(p, n, JSON_REJECT_DUPLICATES, &err);
+	const char *type;
+
+	if (!json_is_object(msg)) {
+		conn_close(w, c, 4008, "not a JSON object");
+		json_decref(msg);
+		return;
+	}
+	type = json_string_value(json_object_get(msg, "type"));
+	if (type && strcmp(type, "subscribe") == 0)
+		handle_subscribe(w, c, msg);
+	else if (type && strcmp(type, "ping") == 0) {
+		c->want_pong = 1;
+		want_write(w, c);
+	} else
+		conn_close(w, c, 4008, "unknown type");
+	json_decref(msg);
+}
+
+/* Returns 1 if one more message now would exceed the rate limit. */
+static int rate_exceeded(struct lg_worker *w, struct conn *c)
+{
+	uint32_t t = now_ms(w) + 1;  /* 0 marks an unused slot */
+	uint32_t oldest = c->rate[c->rate_i];
+
+	if (oldest && t - oldest < LG_RATE_WINDOW_MS)
+		return 1;
+	c->rate[c->rate_i] = t;
+	c->rate_i = (uint8_t)((c->rate_i + 1) % LG_RATE_FRAMES);
+	return 0;
+}
+
+static void on_receive(struct lg_worker *w, struct conn *c, const char *in, size_t len)
+{
+	struct lws *wsi = c->wsi;
+	size_t total;
+
+	if (c->close_code)
+		return;
+	c->last_rx_s = lg_worker_secs(w);
+	c->ping_sent = 0;
+	if (lws_is_first_fragment(wsi) && c->rx_len == 0) {
+		if (lws_frame_is_binary(wsi)) {
+			conn_close(w, c, 4008, "binary frame");
+			return;
+		}
+		if (rate_exceeded(w, c)) {
+			conn_close(w, c, 4008, "too many frames");
+			return;
+		}
+	}
+	total = c->rx_len + len + lws_remaining_packet_payload(wsi);
+	if (total > LG_MAX_FRAME) {
+		conn_close(w, c, 4008, "frame too large");
+		return;
+	}
+	if (lws_is_final_fragment(wsi) && c->rx_len == 0) {
+		handle_message(w, c, in, len);
+		return;
+	}
+	if (!c->rx) {
+		c->rx = malloc(LG_MAX_FRAME);
+		if (!c->rx) {
+			conn_close(w, c, 1011, "out of memory");
+			return;
+		}
+	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	if (lws_is_final_fragment(wsi)) {
+		handle_message(w, c, c->rx, c->rx_len);
+		free(c->rx);
+		c->rx = NULL;
+		c->rx_len = 0;
+	}
+}
+
+/* Writes one frame; returns 0, or -1 when lws could not. */
+static int write_text(struct lws *wsi, struct lg_frame *f)
+{
+	return lws_write(wsi, lg_frame_data(f), f->len, LWS_WRITE_TEXT) < (int)f->len ? -1 : 0;
+}
+
+/* One write per writeable callback, most urgent first. Returns -1 to close. */
+static int on_writeable(struct lg_worker *w, struct conn *c)
+{
+	static struct lg_frame *pong;
+	unsigned char ping[LWS_PRE + 8];
+
+	c->choked_since_s = 0;
+	if (c->close_code) {
+		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, NULL, 0);
+		return -1;
+	}
+	if (c->want_pong) {
+		if (!pong && !(pong = lg_frame_new(pong_json, sizeof pong_json - 1)))
+			return -1;
+		c->want_pong = 0;
+		if (write_text(c->wsi, pong) < 0)
+			return -1;
+	} else if (c->want_ping) {
+		/* lws reports a pong only when the ping carried a payload */
+		c->want_ping = 0;
+		memcpy(ping + LWS_PRE, "livegate", 8);
+		if (lws_write(c->wsi, ping + LWS_PRE, 8, LWS_WRITE_PING) < 8)
+			return -1;
+	} else if (c->ctl) {
+		int rc = write_text(c->wsi, c->ctl);
+		lg_frame_unref(c->ctl);
+		c->ctl = NULL;
+		if (rc < 0)
+			return -1;
+	} else if (c->q_head) {
+		struct conn_chan *cc = c->q_head;
+		struct lg_frame *f = cc->pending;
+		c->q_head = cc->next_pending;
+		if (!c->q_head)
+			c->q_tail = NULL;
+		cc->pending = NULL;
+		if (write_text(c->wsi, f) < 0) {
+			lg_frame_unref(f);
+			return -1;
+		}
+		lg_add(&w->st->frames_delivered, 1);
+		lg_metrics_observe(w->st, lg_now_ns() - f->born_ns);
+		lg_frame_unref(f);
+	}
+	if (c->want_pong || c->want_ping || c->ctl || c->q_head)
+		want_write(w, c);
+	return 0;
+}
+
+struct fanout {
+	struct lg_worker *w;
+	struct lg_frame  *f;
+};
+
+static void fan_one(struct ps_membership *m, void *arg)
+{
+	struct fanout *fo = arg;
+	struct conn_chan *cc = (struct conn_chan *)m;
+	struct conn *c = cc->conn;
+
+	if (c->close_code)
+		return;
+	if (cc->pending) {
+		lg_frame_unref(cc->pending);
+		lg_add(&fo->w->st->invalidations_coalesced, 1);
+	} else {
+		enqueue(c, cc);
+		want_write(fo->w, c);
+	}
+	cc->pending = lg_frame_ref(fo->f);
+}
+
+/* Returns the spread hint for a channel this big: big audiences refetch
+ * over a window so the origin is not hit by everyone at once. */
+static unsigned spread_for(size_t subscribers)
+{
+	size_t ms;
+
+	if (subscribers < LG_SPREAD_MIN_SUBS)
+		return 0;
+	ms = subscribers / 5;
+	return ms > LG_SPREAD_MAX_MS ? LG_SPREAD_MAX_MS : (unsigned)ms;
+}
+
+static void count_members(struct ps_membership *m, void *arg)
+{
+	(void)m;
+	(*(size_t *)arg)++;
+}
+
+void lg_ws_on_message(void *ctx, struct ps_channel *ch, const char *payload, size_t plen)
+{
+	struct lg_worker *w = ctx;
+	struct fanout fo = { w, NULL };
+	size_t nlen, members = 0;
+	const char *name = ps_channel_name(ch, &nlen);
+	int too_large;
+
+	if (payload)
+		lg_add(&w->st->redis_messages, 1);
+	ps_channel_foreach(ch, count_members, &members);
+	fo.f = lg_frame_invalidate(name, nlen, payload, plen, spread_for(members), &too_large);
+	if (!fo.f) {
+		lg_log_msg(LG_LOG_ERROR, "fanout", "out of memory building a frame; message dropped");
+		return;
+	}
+	if (too_large) {
+		struct lg_logline l;
+		lg_add(&w->st->payload_too_large, 1);
+		if (lg_log_begin(&l, LG_LOG_WARN, "payload_too_large")) {
+			lg_log_strn(&l, "channel", name, nlen);
+			lg_log_int(&l, "bytes", (long long)plen);
+			lg_log_int(&l, "limit", LG_MAX_PAYLOAD);
+			lg_log_end(&l);
+		}
+	}
+	ps_channel_foreach(ch, fan_one, &fo);
+	lg_frame_unref(fo.f);
+}
+
+/* The connection's timer fired: act on whatever deadline passed. */
+static void conn_timer(struct lg_wheel_node *n, void *arg)
+{
+	struct lg_worker *w = arg;
+	struct conn *c = (struct conn *)((char *)n - offsetof(struct conn, timer));
+	uint32_t now = lg_worker_secs(w);
+
+	if (c->close_code) {
+		conn_kill(w, c, "close not sent in time");
+		return;
+	}
+	if (c->choked_since_s && now - c->choked_since_s >= LG_CHOKE_LIMIT_S) {
+		lg_add(&w->st->slow_closed, 1);
+		conn_kill(w, c, "socket choked");
+		return;
+	}
+	if (now - c->last_rx_s >= LG_HANGUP_IDLE_S) {
+		conn_kill(w, c, "peer silent");
+		return;
+	}
+	if (c->state == CS_AWAIT_SUBSCRIBE && now - c->opened_s >= LG_SUBSCRIBE_DEADLINE_S) {
+		conn_close(w, c, 4003, "no subscribe in time");
+		return;
+	}
+	if (c->exp && (int64_t)time(NULL) >= c->exp) {
+		conn_close(w, c, 4002, "token expired");
+		return;
+	}
+	if (!c->ping_sent && now - c->last_rx_s >= LG_PING_IDLE_S) {
+		c->ping_sent = 1;
+		c->want_ping = 1;
+		want_write(w, c);
+	}
+	conn_arm(w, c);
+}
+
+void lg_ws_tick(struct lg_worker *w)
+{
+	lg_wheel_advance(&w->wheel, lg_worker_secs(w), conn_timer, w);
+}
+
+unsigned lg_ws_close_some(struct lg_worker *w, unsigned n, int code)
+{
+	unsigned done = 0;
+	struct conn *c;
+
+	DL_FOREACH(w->conns, c) {
+		if (done == n)
+			break;
+		if (c->close_code)
+			continue;
+		conn_close(w, c, code, "server restarting");
+		done++;
+	}
+	return done;
+}
+
+/* Returns 1 if the handshake may proceed; answers 403/404 itself if not. */
+static int confirm_upgrade(struct lg_worker *w, struct lws *wsi)
+{
+	char buf[LG_ORIGIN_MAX_LEN + 2];
+	int n;
+
+	n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_GET_URI);
+	if (n <= 0 || strcmp(buf, "/ws") != 0) {
+		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+		return 0;
+	}
+	n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+	if (n <= 0)
+		return 1;   /* not a browser: the token is what authorizes */
+	if ((size_t)n >= sizeof buf ||
+	    lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_ORIGIN) != n ||
+	    !lg_config_origin_allowed(w->cfg, buf, (size_t)n)) {
+		lg_add(&w->st->origin_rejected, 1);
+		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+		return 0;
+	}
+	return 1;
+}
+
+static void on_established(struct lg_worker *w, struct conn *c, struct lws *wsi)
+{
+	c->wsi = wsi;
+	c->opened_s = c->last_rx_s = lg_worker_secs(w);
+	DL_APPEND(w->conns, c);
+	lg_add(&w->st->connections_total, 1);
+	if (w->n_conns >= w->cfg->max_connections || w->draining) {
+		lg_add(&w->st->over_capacity, 1);
+		conn_close(w, c, w->draining ? 1012 : 1013, "over capacity");
+		return;
+	}
+	c->counted = 1;
+	w->n_conns++;
+	lg_set(&w->st->connections, w->n_conns);
+	conn_arm(w, c);
+}
+
+static void on_closed(struct lg_worker *w, struct conn *c)
+{
+	int code = c->close_code ? c->close_code : c->peer_code ? c->peer_code : 1006;
+
+	lg_add(&w->st->closes[lg_close_index(code)], 1);
+	lg_wheel_cancel(&c->timer);
+	conn_leave_all(w, c);
+	lg_frame_unref(c->ctl);
+	c->ctl = NULL;
+	free(c->rx);
+	c->rx = NULL;
+	DL_DELETE(w->conns, c);
+	if (c->counted) {
+		w->n_conns--;
+		lg_set(&w->st->connections, w->n_conns);
+	}
+	c->wsi = NULL;
+}
+
+int lg_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                   void *user, void *in, size_t len)
+{
+	struct lg_worker *w = lg_worker_of(wsi);
+	struct conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return confirm_upgrade(w, wsi) ? 0 : 1;
+	case LWS_CALLBACK_ESTABLISHED:
+		on_established(w, c, wsi);
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+		if (c && c->wsi)
+			on_receive(w, c, in, len);
+		return 0;
+	case LWS_CALLBACK_RECEIVE_PONG:
+		if (c && c->wsi) {
+			c->last_rx_s = lg_worker_secs(w);
+			c->ping_sent = 0;
+		}
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (!c || !c->wsi)
+			return 0;
+		return on_writeable(w, c);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (c && len >= 2)
+			c->peer_code = (uint16_t)(((const unsigned char *)in)[0] << 8 |
+			                          ((const unsigned char *)in)[1]);
+		return 0;
+	case LWS_CALLBACK_CLOSED:
+		if (c && c->wsi)   /* CLOSED also comes for handshakes refused above */
+			on_closed(w, c);
+		return 0;
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,241 @@
+/* pubsub/registry.c - channel -> local subscribers, with upstream state.
+ *
+ * The index is two-way without a second allocation: a channel lists its
+ * memberships, and each membership (caller-owned) points back at its channel
+ * and subscriber. A channel is freed when its last membership leaves.
+ */
+#include "registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* uthash aborts on allocation failure unless told otherwise; a failed add
+ * must come back to the caller as an error instead. */
+static int hash_oom;
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) do { (void)(obj); hash_oom = 1; } while (0)
+#include <uthash.h>
+#include <utlist.h>
+
+struct ps_channel {
+	UT_hash_handle        hh;
+	struct ps_membership *members;   /* utlist DL list */
+	size_t                n_members;
+	unsigned              confirmed; /* upstream confirmed since the link came up */
+	unsigned              resync;    /* was confirmed before the link dropped */
+	size_t                len;
+	char                  name[];    /* NUL-terminated */
+};
+
+struct ps_registry {
+	struct ps_channel           *chans;  /* uthash head */
+	size_t                       n_chans;
+	size_t                       max_chans;
+	const struct ps_backend_ops *be_ops;
+	void                        *be;
+	int                          link_up;
+	struct ps_events             ev;
+	void                        *ctx;
+};
+
+struct ps_registry *ps_registry_new(const struct ps_events *ev, void *ctx,
+                                    size_t max_channels)
+{
+	struct ps_registry *reg = calloc(1, sizeof *reg);
+	if (!reg)
+		return NULL;
+	reg->ev = *ev;
+	reg->ctx = ctx;
+	reg->max_chans = max_channels;
+	return reg;
+}
+
+void ps_registry_free(struct ps_registry *reg)
+{
+	struct ps_channel *ch, *tmp;
+
+	if (!reg)
+		return;
+	/* Memberships are the caller's; a channel left here means a caller leaked
+	 * one. Free the channels anyway so the registry owns nothing after. */
+	HASH_ITER(hh, reg->chans, ch, tmp) {
+		HASH_DEL(reg->chans, ch);
+		free(ch);
+	}
+	free(reg);
+}
+
+void ps_registry_set_backend(struct ps_registry *reg,
+                             const struct ps_backend_ops *ops, void *be)
+{
+	reg->be_ops = ops;
+	reg->be = be;
+}
+
+static struct ps_channel *find_channel(const struct ps_registry *reg,
+                                       const char *name, size_t len)
+{
+	struct ps_channel *ch = NULL;
+	HASH_FIND(hh, reg->chans, name, len, ch);
+	return ch;
+}
+
+/* Returns the channel, created (and subscribed upstream when the link is up)
+ * if it did not exist, or NULL at the channel limit or out of memory. */
+static struct ps_channel *get_channel(struct ps_registry *reg,
+                                      const char *name, size_t len)
+{
+	struct ps_channel *ch = find_channel(reg, name, len);
+
+	if (ch)
+		return ch;
+	if (reg->n_chans >= reg->max_chans)
+		return NULL;
+	ch = calloc(1, sizeof *ch + len + 1);
+	if (!ch)
+		return NULL;
+	memcpy(ch->name, name, len);
+	ch->len = len;
+	hash_oom = 0;
+	HASH_ADD_KEYPTR(hh, reg->chans, ch->name, ch->len, ch);
+	if (hash_oom) {
+		free(ch);
+		return NULL;
+	}
+	reg->n_chans++;
+	if (reg->link_up && reg->be_ops)
+		reg->be_ops->subscribe(reg->be, ch->name, ch->len);
+	return ch;
+}
+
+int ps_join(struct ps_registry *reg, struct ps_subscriber *sub,
+            struct ps_membership *m, const char *name, size_t len)
+{
+	struct ps_channel *ch = get_channel(reg, name, len);
+
+	if (!ch)
+		return -1;
+	m->chan = ch;
+	m->sub = sub;
+	m->confirmed = ch->confirmed;
+	if (!m->confirmed)
+		sub->pending++;
+	DL_APPEND(ch->members, m);
+	ch->n_members++;
+	return 0;
+}
+
+void ps_leave(struct ps_registry *reg, struct ps_membership *m)
+{
+	struct ps_channel *ch = m->chan;
+
+	if (!ch)
+		return;
+	if (!m->confirmed && m->sub->pending)
+		m->sub->pending--;
+	DL_DELETE(ch->members, m);
+	ch->n_members--;
+	memset(m, 0, sizeof *m);
+	if (ch->n_members)
+		return;
+	if (reg->link_up && reg->be_ops)
+		reg->be_ops->unsubscribe(reg->be, ch->name, ch->len);
+	HASH_DEL(reg->chans, ch);
+	reg->n_chans--;
+	free(ch);
+}
+
+void ps_channel_foreach(struct ps_channel *ch,
+                        void (*fn)(struct ps_membership *m, void *arg),
+                        void *arg)
+{
+	struct ps_membership *m;
+
+	DL_FOREACH(ch->members, m) {
+		if (m->confirmed)
+			fn(m, arg);
+	}
+}
+
+const char *ps_channel_name(const struct ps_channel *ch, size_t *len)
+{
+	if (len)
+		*len = ch->len;
+	return ch->name;
+}
+
+size_t ps_registry_channel_count(const struct ps_registry *reg)
+{
+	return reg->n_chans;
+}
+
+size_t ps_registry_link_up(struct ps_registry *reg)
+{
+	struct ps_channel *ch, *tmp;
+	size_t n = 0;
+
+	reg->link_up = 1;
+	if (!reg->be_ops)
+		return 0;
+	HASH_ITER(hh, reg->chans, ch, tmp) {
+		if (reg->be_ops->subscribe(reg->be, ch->name, ch->len) == 0)
+			n++;
+	}
+	return n;
+}
+
+void ps_registry_link_down(struct ps_registry *reg)
+{
+	struct ps_channel *ch, *tmp;
+	struct ps_membership *m;
+
+	reg->link_up = 0;
+	HASH_ITER(hh, reg->chans, ch, tmp) {
+		if (ch->confirmed)
+			ch->resync = 1;
+		ch->confirmed = 0;
+		/* A subscriber still waiting for its 'subscribed' must wait for the
+		 * new link to confirm everything; one that already has it keeps its
+		 * memberships and gets a resync instead. */
+		DL_FOREACH(ch->members, m) {
+			if (m->confirmed && m->sub->pending) {
+				m->confirmed = 0;
+				m->sub->pending++;
+			}
+		}
+	}
+}
+
+void ps_registry_confirmed(struct ps_registry *reg, const char *name, size_t len)
+{
+	struct ps_channel *ch = find_channel(reg, name, len);
+	struct ps_membership *m;
+
+	if (!ch || ch->confirmed)
+		return;
+	/* Resync first, so it reaches only the memberships confirmed before the
+	 * outage; the ones confirmed now get their 'subscribed' instead. */
+	if (ch->resync) {
+		ch->resync = 0;
+		reg->ev.message(reg->ctx, ch, NULL, 0);
+	}
+	ch->confirmed = 1;
+	DL_FOREACH(ch->members, m) {
+		if (m->confirmed)
+			continue;
+		m->confirmed = 1;
+		if (m->sub->pending && --m->sub->pending == 0)
+			reg->ev.ready(reg->ctx, m->sub);
+	}
+}
+
+int ps_registry_message(struct ps_registry *reg, const char *name, size_t len,
+                        const char *payload, size_t plen)
+{
+	struct ps_channel *ch = find_channel(reg, name, len);
+
+	if (!ch)
+		return 0;
+	reg->ev.message(reg->ctx, ch, payload ? payload : "", payload ? plen : 0);
+	return 1;
+}
