@@ -65,21 +65,28 @@ void lg_keyring_free(struct lg_keyring *kr);
 /* Adds one key. kid may be NULL (a key without id: tokens it signs carry no
  * "kid"). Returns 0, or -1 with a one-line reason in err (never containing
  * the key): key shorter than LG_KEY_MIN_LEN or longer than LG_KEY_MAX_LEN,
- * kid empty/too long/not printable ASCII, duplicate kid, ring full. */
+ * kid empty/too long/not printable ASCII, duplicate kid, ring full.
+ * Printable ASCII here means 0x21..0x7e: no spaces. Several keys without
+ * kid may be added; duplicate kids are refused. err may be NULL. */
 int lg_keyring_add(struct lg_keyring *kr, const char *kid,
                    const unsigned char *key, size_t key_len,
                    char *err, size_t errlen);
 
 /* Parses "kid1:key1,kid2:key2" (LIVEGATE_SECRETS) into kr. The key is
  * everything after the first ':' up to the next ','. Returns 0 or -1 with
- * err set (naming the entry by position, never showing the key). */
+ * err set (naming the entry by position, never showing the key). Nothing
+ * is trimmed: "k1:a, k2:b" fails on entry 2's kid " k2". An empty spec or
+ * entry (stray ',') is an error. All or nothing: on failure no key of spec
+ * has been added to kr. */
 int lg_keyring_parse_list(struct lg_keyring *kr, const char *spec,
                           char *err, size_t errlen);
 
 /* Parses the text of a secrets file (LIVEGATE_SECRETS_FILE): one "kid:key"
  * per line; blank lines and lines starting with '#' are skipped; trailing
  * "\r" and surrounding spaces are trimmed. Returns 0 or -1 with err set
- * (naming the line number). At least one key is required. */
+ * (naming the line number). At least one key is required. Spaces and tabs
+ * are trimmed around the whole line, not around the ':'. A NUL byte in a
+ * non-comment line is an error. All or nothing, as lg_keyring_parse_list. */
 int lg_keyring_parse_file_text(struct lg_keyring *kr, const char *text,
                                size_t len, char *err, size_t errlen);
 
@@ -98,7 +105,15 @@ size_t lg_keyring_count(const struct lg_keyring *kr);
  * "iat" numbers when present, "sub" a string of at most LG_SUB_MAX_LEN when
  * present. Order of checks: malformed, alg, kid, signature, claims, exp, nbf.
  * On LG_TOKEN_OK fills *out (free with lg_token_claims_free); on any other
- * status *out is zeroed and owns nothing. */
+ * status *out is zeroed and owns nothing.
+ * Details: out may be NULL (status only); kr NULL acts as an empty ring.
+ * malformed also covers: a JSON text with duplicate names, a header or
+ * claims part that is not a JSON object, "typ" other than "JWT" (compared
+ * case-insensitively, RFC 7515 4.1.9), "kid" not a string, any "crit", a
+ * non-canonical base64url spelling. A signature of the wrong length is
+ * bad_signature. exp/nbf/iat are JSON integers or reals (reals rounded
+ * down) in 0..2^53; "iat" is not compared with now. The channel limit
+ * applies to the array as sent, before duplicates are removed. */
 enum lg_token_status lg_token_verify(const struct lg_keyring *kr,
                                      const char *token, size_t len,
                                      int64_t now,
@@ -111,7 +126,11 @@ void lg_token_claims_free(struct lg_token_claims *c);
  * plus "kid" when that key has one; claims channels, iat, exp, and sub when
  * non-NULL. Channel names must be valid (lg_channel_name_valid), 1 to
  * LG_TOKEN_MAX_CHANNELS of them. Returns a malloc'd NUL-terminated token in
- * *out, 0 on success; -1 with err set on bad input or allocation failure. */
+ * *out, 0 on success; -1 with err set on bad input or allocation failure.
+ * Also refused: iat/exp outside 0..2^53, sub longer than LG_SUB_MAX_LEN or
+ * not UTF-8, and a result longer than LG_TOKEN_MAX_LEN (which 64 channel
+ * names of 200 bytes would give), so every signed token verifies. Channels
+ * are written as given (duplicates are dropped by lg_token_verify). */
 int lg_token_sign(const struct lg_keyring *kr,
                   const char *const *channels, size_t n_channels,
                   const char *sub, int64_t iat, int64_t exp,

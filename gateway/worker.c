@@ -439,6 +439,9 @@ int lg_worker_run(const struct lg_config *cfg, struct lg_shared *shm, int index,
 	lg_log_setup(cfg->log_level, cfg->log_format == LG_LOG_JSON, name);
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
 	signal(SIGPIPE, SIG_IGN);
+	/* Forked workers share the parent's random state: reseed, or their
+	 * backoff jitter would be identical. */
+	srandom((unsigned)getpid() ^ (unsigned)lg_now_ns());
 	memcpy(prot, protocols, sizeof prot);
 	prot[1].per_session_data_size = lg_ws_conn_size();
 	w.cfg = cfg;

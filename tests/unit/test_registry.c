@@ -1,0 +1,292 @@
+/* Unit tests of pubsub/registry: refcounted channels, upstream confirmation,
+ * resync after an outage, removal in any order, the channel limit. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+
+/* A fake upstream that records what it was asked. */
+struct fake {
+	int  up;
+	int  subs, unsubs;
+	char last[64];
+	int  ready_calls;
+	struct ps_subscriber *last_ready;
+	int  messages, resyncs;
+	char last_payload[64];
+	int  delivered;   /* memberships reached by the last message */
+};
+
+static int f_sub(void *be, const char *n, size_t l)
+{
+	struct fake *f = be;
+	if (!f->up)
+		return -1;
+	f->subs++;
+	snprintf(f->last, sizeof f->last, "%.*s", (int)l, n);
+	return 0;
+}
+
+static int f_unsub(void *be, const char *n, size_t l)
+{
+	struct fake *f = be;
+	if (!f->up)
+		return -1;
+	f->unsubs++;
+	snprintf(f->last, sizeof f->last, "%.*s", (int)l, n);
+	return 0;
+}
+
+static const struct ps_backend_ops ops = { f_sub, f_unsub };
+
+static void on_ready(void *ctx, struct ps_subscriber *s)
+{
+	struct fake *f = ctx;
+	f->ready_calls++;
+	f->last_ready = s;
+}
+
+static void count(struct ps_membership *m, void *arg)
+{
+	(void)m;
+	((struct fake *)arg)->delivered++;
+}
+
+static void on_message(void *ctx, struct ps_channel *ch, const char *p, size_t n)
+{
+	struct fake *f = ctx;
+	if (p) {
+		f->messages++;
+		snprintf(f->last_payload, sizeof f->last_payload, "%.*s", (int)n, p);
+	} else {
+		f->resyncs++;
+	}
+	f->delivered = 0;
+	ps_channel_foreach(ch, count, f);
+}
+
+static struct fake F;
+static struct ps_registry *R;
+
+static void setup(void)
+{
+	static const struct ps_events ev = { on_ready, on_message };
+	memset(&F, 0, sizeof F);
+	R = ps_registry_new(&ev, &F, 4);
+	ck_assert_ptr_nonnull(R);
+	ps_registry_set_backend(R, &ops, &F);
+}
+
+static void teardown(void)
+{
+	ps_registry_free(R);
+}
+
+static void link_up(void)
+{
+	F.up = 1;
+	ps_registry_link_up(R);
+}
+
+START_TEST(one_subscribe_per_channel)
+{
+	struct ps_subscriber a = {0}, b = {0}, c = {0};
+	struct ps_membership ma = {0}, mb = {0}, mc = {0};
+
+	link_up();
+	ck_assert_int_eq(ps_join(R, &a, &ma, "todos", 5), 0);
+	ck_assert_int_eq(ps_join(R, &b, &mb, "todos", 5), 0);
+	ck_assert_int_eq(ps_join(R, &c, &mc, "todos", 5), 0);
+	ck_assert_int_eq(F.subs, 1);
+	ck_assert_str_eq(F.last, "todos");
+	ck_assert_uint_eq(ps_registry_channel_count(R), 1);
+	/* leave in an order different from the joins */
+	ps_leave(R, &mb);
+	ps_leave(R, &ma);
+	ck_assert_int_eq(F.unsubs, 0);
+	ps_leave(R, &mc);
+	ck_assert_int_eq(F.unsubs, 1);
+	ck_assert_uint_eq(ps_registry_channel_count(R), 0);
+	ps_leave(R, &mc);   /* an unused membership is a no-op */
+	ck_assert_int_eq(F.unsubs, 1);
+}
+END_TEST
+
+START_TEST(ready_after_every_confirmation)
+{
+	struct ps_subscriber a = {0};
+	struct ps_membership m1 = {0}, m2 = {0};
+
+	link_up();
+	ps_join(R, &a, &m1, "x", 1);
+	ps_join(R, &a, &m2, "y", 1);
+	ck_assert_uint_eq(a.pending, 2);
+	ps_registry_confirmed(R, "x", 1);
+	ck_assert_int_eq(F.ready_calls, 0);
+	ps_registry_confirmed(R, "y", 1);
+	ck_assert_int_eq(F.ready_calls, 1);
+	ck_assert_ptr_eq(F.last_ready, &a);
+	ps_registry_confirmed(R, "y", 1);   /* a duplicate confirmation changes nothing */
+	ck_assert_int_eq(F.ready_calls, 1);
+	ps_leave(R, &m1);
+	ps_leave(R, &m2);
+}
+END_TEST
+
+START_TEST(joining_a_confirmed_channel_is_immediate)
+{
+	struct ps_subscriber a = {0}, b = {0};
+	struct ps_membership ma = {0}, mb = {0};
+
+	link_up();
+	ps_join(R, &a, &ma, "x", 1);
+	ps_registry_confirmed(R, "x", 1);
+	ps_join(R, &b, &mb, "x", 1);
+	ck_assert_uint_eq(b.pending, 0);
+	ck_assert_uint_eq(mb.confirmed, 1);
+	ps_leave(R, &ma);
+	ps_leave(R, &mb);
+}
+END_TEST
+
+START_TEST(messages_reach_confirmed_members_only)
+{
+	struct ps_subscriber a = {0}, b = {0};
+	struct ps_membership ma = {0}, mb = {0};
+
+	link_up();
+	ps_join(R, &a, &ma, "x", 1);
+	ck_assert_int_eq(ps_registry_message(R, "x", 1, "early", 5), 1);
+	ck_assert_int_eq(F.delivered, 0);
+	ps_registry_confirmed(R, "x", 1);
+	ps_join(R, &b, &mb, "x", 1);
+	ps_registry_message(R, "x", 1, "hello", 5);
+	ck_assert_int_eq(F.delivered, 2);
+	ck_assert_str_eq(F.last_payload, "hello");
+	ck_assert_int_eq(ps_registry_message(R, "nope", 4, "z", 1), 0);
+	ps_leave(R, &ma);
+	ps_leave(R, &mb);
+}
+END_TEST
+
+START_TEST(outage_resubscribes_and_resyncs)
+{
+	struct ps_subscriber a = {0}, w = {0};
+	struct ps_membership ma = {0}, mw1 = {0}, mw2 = {0};
+
+	link_up();
+	ps_join(R, &a, &ma, "x", 1);
+	ps_registry_confirmed(R, "x", 1);          /* a is ready */
+	ck_assert_int_eq(F.ready_calls, 1);
+	ps_join(R, &w, &mw1, "x", 1);              /* w: x confirmed, y pending */
+	ps_join(R, &w, &mw2, "y", 1);
+	ck_assert_uint_eq(w.pending, 1);
+	F.up = 0;
+	ps_registry_link_down(R);
+	ck_assert_uint_eq(w.pending, 2);           /* w waits for the new link */
+	ck_assert_uint_eq(a.pending, 0);
+	/* joins while down queue nothing upstream */
+	F.subs = 0;
+	F.up = 1;
+	ck_assert_uint_eq(ps_registry_link_up(R), 2);
+	ck_assert_int_eq(F.subs, 2);
+	ps_registry_confirmed(R, "x", 1);
+	ck_assert_int_eq(F.resyncs, 1);
+	ck_assert_int_eq(F.delivered, 1);          /* only a, confirmed before */
+	ck_assert_int_eq(F.ready_calls, 1);        /* w still waits for y */
+	ps_registry_confirmed(R, "y", 1);
+	ck_assert_int_eq(F.resyncs, 1);            /* y was never confirmed: no resync */
+	ck_assert_int_eq(F.ready_calls, 2);
+	ck_assert_ptr_eq(F.last_ready, &w);
+	ps_leave(R, &ma);
+	ps_leave(R, &mw1);
+	ps_leave(R, &mw2);
+}
+END_TEST
+
+START_TEST(leave_while_down_sends_nothing)
+{
+	struct ps_subscriber a = {0};
+	struct ps_membership ma = {0};
+
+	ps_join(R, &a, &ma, "x", 1);   /* link never up */
+	ck_assert_int_eq(F.subs, 0);
+	ps_leave(R, &ma);
+	ck_assert_int_eq(F.unsubs, 0);
+	ck_assert_uint_eq(a.pending, 0);
+}
+END_TEST
+
+START_TEST(channel_limit)
+{
+	struct ps_subscriber a = {0};
+	struct ps_membership m[5];
+	char name[2] = "a";
+
+	memset(m, 0, sizeof m);
+	link_up();
+	for (int i = 0; i < 4; i++) {
+		name[0] = (char)('a' + i);
+		ck_assert_int_eq(ps_join(R, &a, &m[i], name, 1), 0);
+	}
+	ck_assert_int_eq(ps_join(R, &a, &m[4], "z", 1), -1);
+	ck_assert_ptr_null(m[4].chan);
+	ck_assert_uint_eq(a.pending, 4);
+	/* an existing channel can still be joined at the limit */
+	{
+		struct ps_subscriber b = {0};
+		struct ps_membership mb = {0};
+		ck_assert_int_eq(ps_join(R, &b, &mb, "a", 1), 0);
+		ps_leave(R, &mb);
+	}
+	ps_leave(R, &m[0]);
+	ck_assert_int_eq(ps_join(R, &a, &m[4], "z", 1), 0);
+	for (int i = 1; i < 5; i++)
+		ps_leave(R, &m[i]);
+	ck_assert_uint_eq(a.pending, 0);
+	ck_assert_uint_eq(ps_registry_channel_count(R), 0);
+}
+END_TEST
+
+START_TEST(binary_safe_names)
+{
+	struct ps_subscriber a = {0};
+	struct ps_membership m1 = {0}, m2 = {0};
+
+	link_up();
+	ps_join(R, &a, &m1, "ab", 2);
+	ps_join(R, &a, &m2, "abc", 3);   /* a prefix is another channel */
+	ck_assert_uint_eq(ps_registry_channel_count(R), 2);
+	size_t len;
+	ck_assert_str_eq(ps_channel_name(m2.chan, &len), "abc");
+	ck_assert_uint_eq(len, 3);
+	ps_leave(R, &m1);
+	ps_leave(R, &m2);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("registry");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, one_subscribe_per_channel);
+	tcase_add_test(tc, ready_after_every_confirmation);
+	tcase_add_test(tc, joining_a_confirmed_channel_is_immediate);
+	tcase_add_test(tc, messages_reach_confirmed_members_only);
+	tcase_add_test(tc, outage_resubscribes_and_resyncs);
+	tcase_add_test(tc, leave_while_down_sends_nothing);
+	tcase_add_test(tc, channel_limit);
+	tcase_add_test(tc, binary_safe_names);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
