@@ -161,8 +161,9 @@ static enum MHD_Result do_tokens(struct lg_api *api, struct MHD_Connection *conn
 	                   now + ttl_s, &token, msg, sizeof msg);
 	pthread_rwlock_unlock(&api->keys_lock);
 	if (rc < 0) {
-		lg_log_msg(LG_LOG_ERROR, "token_sign_failed", msg);
-		ret = send_error(conn, 500, "internal", "could not sign the token");
+		/* The inputs were checked above; what is left is a token over
+		 * LG_TOKEN_MAX_LEN (many long names) or no memory. */
+		ret = send_error(conn, 400, "token_too_large", msg);
 		goto out;
 	}
 	lg_add(&api->shm->tokens_issued, 1);

@@ -2,10 +2,26 @@
 #include "api_redis.h"
 
 #include <hiredis/hiredis.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
-static __thread redisContext *tl_redis;
+/* A thread key rather than __thread: its destructor closes the connection
+ * when MHD ends the thread. */
+static pthread_key_t  conn_key;
+static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
+
+static void free_conn(void *c)
+{
+	redisFree(c);
+}
+
+static void make_key(void)
+{
+	/* Failure leaves the key unusable; pthread_setspecific then fails and
+	 * every request connects anew, which is slow but correct. */
+	(void)pthread_key_create(&conn_key, free_conn);
+}
 
 /* Returns a connected, authenticated context for this thread, or NULL with
  * err set. */
@@ -15,8 +31,10 @@ static redisContext *get_conn(const struct ps_redis_url *u, char *err, size_t n)
 	redisContext *c;
 	redisReply *r = NULL;
 
-	if (tl_redis)
-		return tl_redis;
+	pthread_once(&conn_once, make_key);
+	c = pthread_getspecific(conn_key);
+	if (c)
+		return c;
 	c = redisConnectWithTimeout(u->host, u->port, tv);
 	if (!c || c->err) {
 		snprintf(err, n, "connect %s:%d: %s", u->host, u->port, c ? c->errstr : "out of memory");
@@ -45,11 +63,15 @@ static redisContext *get_conn(const struct ps_redis_url *u, char *err, size_t n)
 		}
 		freeReplyObject(r);
 	}
-	tl_redis = c;
+	if (pthread_setspecific(conn_key, c) != 0) {
+		snprintf(err, n, "cannot keep the connection for this thread");
+		goto fail_noreply;
+	}
 	return c;
 fail:
 	if (r)
 		freeReplyObject(r);
+fail_noreply:
 	redisFree(c);
 	return NULL;
 }
@@ -90,6 +112,7 @@ long long lg_api_publish(const struct ps_redis_url *url, const char *prefix,
 
 void lg_api_redis_close(void)
 {
-	redisFree(tl_redis);
-	tl_redis = NULL;
+	pthread_once(&conn_once, make_key);
+	redisFree(pthread_getspecific(conn_key));
+	(void)pthread_setspecific(conn_key, NULL);
 }

@@ -38,7 +38,7 @@ static int reply_empty(struct lws *wsi, unsigned status, int with_etag)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int serve_script(struct lws *wsi)
+static int serve_script(struct lws *wsi, int head_only)
 {
 	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
 	              *end = buf + sizeof buf;
@@ -56,6 +56,8 @@ static int serve_script(struct lws *wsi)
 	                                 (int)strlen(CACHE_CONTROL), &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
+	if (head_only)
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -70,8 +72,9 @@ int lg_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		if (strcmp((const char *)in, "/livegate.js") == 0 &&
-		    lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
-			return serve_script(wsi);
+		    (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 ||
+		     lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0))
+			return serve_script(wsi, lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0);
 		return reply_empty(wsi, HTTP_STATUS_NOT_FOUND, 0);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		/* lws keeps what the socket does not take and sends it first */

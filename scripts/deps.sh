@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# scripts/deps.sh - install the Debian 12 packages livegate needs, only those
+# that are missing (sourced by quickstart.sh and test-all.sh).
+#   deps_install build|run|test
+set -euo pipefail
+
+deps_build=(meson ninja-build pkg-config gcc python3 libwebsockets-dev libmicrohttpd-dev
+            libhiredis-dev libjansson-dev libssl-dev uthash-dev check)
+deps_run=(redis-server redis-tools curl)
+deps_test=(python3-websockets python3-jwt python3-yaml libjwt-dev valgrind
+           chromium nodejs npm nginx-light prometheus systemd)
+
+deps_install() {
+	local want=() missing=() p
+	case "$1" in
+		build) want=("${deps_build[@]}") ;;
+		run)   want=("${deps_build[@]}" "${deps_run[@]}") ;;
+		test)  want=("${deps_build[@]}" "${deps_run[@]}" "${deps_test[@]}") ;;
+	esac
+	for p in "${want[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "installing: ${missing[*]}" >&2
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# scripts/test-all.sh - on a fresh Debian 12 machine: install what is missing,
+# build, and run every test (unit, integration, deploy, browser), then the
+# unit and integration suites again under AddressSanitizer + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+deps_install test
+
+# Browser tests drive Debian's chromium with playwright-core from npm.
+if [ -f tests/browser/package-lock.json ]; then
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+fi
+
+[ -d build ] || meson setup build -Dbrowser_tests=enabled
+ninja -C build
+meson test -C build --print-errorlogs --num-processes 2
+
+[ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+	-Dbrowser_tests=disabled
+ninja -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	meson test -C build-asan --print-errorlogs --num-processes 2 --suite livegate --suite integration
