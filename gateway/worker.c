@@ -328,7 +328,6 @@ static void tick(lws_sorted_usec_list_t *sul)
 	struct lg_worker *w = lws_container_of(sul, struct lg_worker, tick_sul);
 
 	lg_ws_tick(w);
-	lg_set(&w->st->channels, ps_registry_channel_count(w->reg));
 	lws_sul_schedule(w->ctx, 0, &w->tick_sul, tick, LWS_US_PER_SEC);
 }
 

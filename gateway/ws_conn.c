@@ -140,6 +140,7 @@ static void conn_leave_all(struct lg_worker *w, struct conn *c)
 	c->chans = NULL;
 	c->n_chans = 0;
 	c->q_head = c->q_tail = NULL;
+	lg_set(&w->st->channels, ps_registry_channel_count(w->reg));
 }
 
 static void enqueue(struct conn *c, struct conn_chan *cc)
@@ -221,6 +222,7 @@ static void apply_claims(struct lg_worker *w, struct conn *c,
 	for (i = 0; i < c->n_chans; i++)
 		if (nc[i].pending)
 			enqueue(c, &nc[i]);
+	lg_set(&w->st->channels, ps_registry_channel_count(w->reg));
 	c->exp = cl->exp;
 	c->state = CS_PENDING;
 	conn_arm(w, c);
@@ -513,6 +515,26 @@ unsigned lg_ws_close_some(struct lg_worker *w, unsigned n, int code)
 	return done;
 }
 
+/* Refuses a handshake with a complete HTTP/1.1 response. lws's own status
+ * helper answers "HTTP/1.0" at this stage (the request's version is parsed
+ * only for plain HTTP), which some WebSocket clients reject outright. */
+static void refuse(struct lws *wsi, int status)
+{
+	static const char forbidden[] = "HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n"
+	                                "content-length: 20\r\nconnection: close\r\n\r\n"
+	                                "origin not allowed\r\n";
+	static const char not_found[] = "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\n"
+	                                "content-length: 11\r\nconnection: close\r\n\r\n"
+	                                "not found\r\n";
+	const char *r = status == 403 ? forbidden : not_found;
+	size_t n = strlen(r);
+	unsigned char buf[LWS_PRE + sizeof forbidden + sizeof not_found];
+
+	memcpy(buf + LWS_PRE, r, n);
+	/* Small enough for any socket buffer; a failure means the peer is gone. */
+	(void)lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_HEADERS);
+}
+
 /* Returns 1 if the handshake may proceed; answers 403/404 itself if not. */
 static int confirm_upgrade(struct lg_worker *w, struct lws *wsi)
 {
@@ -521,7 +543,7 @@ static int confirm_upgrade(struct lg_worker *w, struct lws *wsi)
 
 	n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_GET_URI);
 	if (n <= 0 || strcmp(buf, "/ws") != 0) {
-		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+		refuse(wsi, 404);
 		return 0;
 	}
 	n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
@@ -531,7 +553,7 @@ static int confirm_upgrade(struct lg_worker *w, struct lws *wsi)
 	    lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_ORIGIN) != n ||
 	    !lg_config_origin_allowed(w->cfg, buf, (size_t)n)) {
 		lg_add(&w->st->origin_rejected, 1);
-		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+		refuse(wsi, 403);
 		return 0;
 	}
 	return 1;

@@ -1,0 +1,265 @@
+"""The private API: bearer auth, POST /v1/tokens, POST /v1/publish, /healthz,
+/readyz and /metrics. Contract: "Private API"."""
+
+import json
+import time
+
+import jwt
+
+import harness
+from harness import API_KEY, SECRET, invalidate, mint_pyjwt, recv_json, tamper_signature
+
+METRIC_NAMES = [
+    "livegate_connections",
+    "livegate_channels",
+    "livegate_redis_connected",
+    "livegate_redis_messages_total",
+    "livegate_frames_delivered_total",
+    "livegate_tokens_issued_total",
+    "livegate_auth_failures_total",
+    "livegate_redis_reconnects_total",
+    "livegate_closes_total",
+    "livegate_delivery_seconds",
+]
+
+
+class ApiTestBase(harness.LivegateTestCase):
+
+    def setUp(self):
+        self.redis = self.start_redis()
+        self.lg = self.start_livegate(self.redis, env={"LIVEGATE_TOKEN_TTL": "120"})
+
+    def assertError(self, status, body, expected_status, what):
+        if isinstance(body, bytes):
+            try:
+                body = json.loads(body)
+            except ValueError:
+                self.fail(f"{what}: HTTP {status}, error body is not JSON: {body!r}")
+        self.assertEqual(status, expected_status, f"{what}: body {body!r}")
+        self.assertIsInstance(body, dict, f"{what}: error body must be JSON")
+        self.assertIsInstance(body.get("error"), str, f"{what}: {body!r}")
+        self.assertIsInstance(body.get("message"), str, f"{what}: {body!r}")
+        self.assertTrue(body["error"] and body["message"], f"{what}: {body!r}")
+
+
+class AuthTest(ApiTestBase):
+
+    def test_v1_needs_the_bearer_key(self):
+        for path, body in [("/v1/tokens", {"channels": ["todos"]}),
+                           ("/v1/publish", {"channel": "todos"})]:
+            for what, key in [("no key", None), ("wrong key", "wrong-key"),
+                              ("empty key", ""), ("key prefix", API_KEY[:-1]),
+                              ("key plus suffix", API_KEY + "x")]:
+                with self.subTest(path=path, key=what):
+                    status, reply = self.lg.api("POST", path, body, key=key)
+                    self.assertError(status, reply, 401, f"{path} {what}")
+        # Wrong scheme: Basic instead of Bearer.
+        status, _, raw = self.lg.http("POST", "/v1/tokens", {"channels": ["todos"]},
+                                      headers={"Authorization": f"Basic {API_KEY}"})
+        self.assertEqual(status, 401, raw)
+
+    def test_no_api_key_configured_answers_401(self):
+        lg = self.start_livegate(self.redis, env={"LIVEGATE_API_KEY": None})
+        for key in (None, "", API_KEY):
+            status, reply = lg.api("POST", "/v1/tokens", {"channels": ["todos"]}, key=key)
+            self.assertError(status, reply, 401, f"unconfigured API key, sent {key!r}")
+        # The unauthenticated endpoints keep working.
+        self.assertEqual(lg.http_status("/healthz"), 200)
+        self.assertEqual(lg.http_status("/metrics"), 200)
+
+
+class TokensTest(ApiTestBase):
+
+    def test_token_is_issued(self):
+        before = self.lg.metrics().get("livegate_tokens_issued_total", 0.0)
+        now = int(time.time())
+        status, reply = self.lg.api("POST", "/v1/tokens",
+                                    {"channels": ["todos", "user:42"], "ttl": 600, "sub": "u42"})
+        self.assertEqual(status, 201, reply)
+        self.assertEqual(set(reply), {"token", "expires_at"})
+        self.assertIsInstance(reply["expires_at"], int)
+        self.assertTrue(now + 600 <= reply["expires_at"] <= int(time.time()) + 601, reply)
+        # PyJWT, an independent implementation, accepts it with our secret.
+        self.assertEqual(jwt.get_unverified_header(reply["token"])["alg"], "HS256")
+        claims = jwt.decode(reply["token"], SECRET, algorithms=["HS256"])
+        self.assertEqual(claims["channels"], ["todos", "user:42"])
+        self.assertEqual(claims["exp"], reply["expires_at"])
+        self.assertEqual(claims["sub"], "u42")
+        after = self.lg.metrics().get("livegate_tokens_issued_total", 0.0)
+        self.assertEqual(after - before, 1)
+
+    def test_default_ttl_is_livegate_token_ttl(self):
+        now = int(time.time())
+        status, reply = self.lg.api("POST", "/v1/tokens", {"channels": ["todos"]})
+        self.assertEqual(status, 201, reply)
+        self.assertTrue(now + 120 <= reply["expires_at"] <= int(time.time()) + 121, reply)
+        self.assertNotIn("sub", jwt.decode(reply["token"], SECRET, algorithms=["HS256"]))
+
+    def test_ttl_bounds(self):
+        for ttl in (1, 86400):
+            with self.subTest(ttl=ttl):
+                now = int(time.time())
+                status, reply = self.lg.api("POST", "/v1/tokens", {"channels": ["a"], "ttl": ttl})
+                self.assertEqual(status, 201, reply)
+                self.assertTrue(now + ttl <= reply["expires_at"] <= int(time.time()) + ttl + 1)
+        for ttl in (0, -5, 86401, 1.5, "600", True, [600]):
+            with self.subTest(ttl=ttl):
+                status, reply = self.lg.api("POST", "/v1/tokens", {"channels": ["a"], "ttl": ttl})
+                self.assertError(status, reply, 400, f"ttl {ttl!r}")
+
+    def test_bad_channels(self):
+        bodies = [
+            {},
+            {"ttl": 60},
+            {"channels": []},
+            {"channels": "todos"},
+            {"channels": None},
+            {"channels": [""]},
+            {"channels": ["has space"]},
+            {"channels": ["tab\there"]},
+            {"channels": ["caf\u00e9"]},
+            {"channels": ["x" * 201]},
+            {"channels": [42]},
+            {"channels": ["ok", None]},
+            {"channels": ["todos"], "sub": 42},
+        ]
+        for body in bodies:
+            with self.subTest(body=json.dumps(body)[:80]):
+                status, reply = self.lg.api("POST", "/v1/tokens", body)
+                self.assertError(status, reply, 400, json.dumps(body)[:80])
+        # The longest valid name is fine.
+        status, reply = self.lg.api("POST", "/v1/tokens", {"channels": ["x" * 200]})
+        self.assertEqual(status, 201, reply)
+
+    def test_malformed_bodies(self):
+        for raw in (b"{", b"not json", b"", b"[1,2]", b'"text"', b"null",
+                    b'{"channels":["a"]} trailing'):
+            with self.subTest(body=raw):
+                status, _, body = self.lg.http("POST", "/v1/tokens", raw,
+                                               headers={"Authorization": f"Bearer {API_KEY}"})
+                self.assertError(status, body, 400, repr(raw))
+
+    def test_wrong_method(self):
+        status, _, _ = self.lg.http("GET", "/v1/tokens",
+                                    headers={"Authorization": f"Bearer {API_KEY}"})
+        self.assertIn(status, (404, 405))
+
+
+class PublishTest(ApiTestBase):
+
+    async def test_publish_reaches_ws_client(self):
+        ws, _ = await self.open_sub(self.lg, self.lg.mint_api(["todos"]))
+        status, reply = self.lg.api("POST", "/v1/publish",
+                                    {"channel": "todos", "data": {"id": 1, "tags": ["a", "b"]}})
+        self.assertEqual((status, reply), (202, {"receivers": 1}))
+        self.assertFrame(await recv_json(ws), invalidate("todos", {"id": 1, "tags": ["a", "b"]}))
+
+    async def test_publish_without_subscribers(self):
+        status, reply = self.lg.api("POST", "/v1/publish", {"channel": "nobody", "data": 1})
+        self.assertEqual((status, reply), (202, {"receivers": 0}))
+
+    def test_published_bytes_are_compact_json(self):
+        sub = harness.RedisSubscriber(self.redis, "todos")
+        self.addCleanup(sub.close)
+        cases = [
+            ({"channel": "todos"}, b"null"),
+            ({"channel": "todos", "data": None}, b"null"),
+            ({"channel": "todos", "data": {"entity": "todos", "ids": [1, 2, 3]}}, None),
+            ({"channel": "todos", "data": "updated"}, b'"updated"'),
+            ({"channel": "todos", "data": 42}, b"42"),
+            ({"channel": "todos", "data": True}, b"true"),
+            ({"channel": "todos", "data": [1, {"a": None}]}, b'[1,{"a":null}]'),
+        ]
+        for body, expected in cases:
+            with self.subTest(body=body):
+                # Pretty-printed on the way in, compact on the way out.
+                status, _, raw = self.lg.http("POST", "/v1/publish", json.dumps(body, indent=2),
+                                              headers={"Authorization": f"Bearer {API_KEY}"})
+                self.assertEqual(status, 202, raw)
+                self.assertEqual(json.loads(raw), {"receivers": 1})
+                channel, payload = sub.next_message()
+                self.assertEqual(channel, "todos")
+                if expected is not None:
+                    self.assertEqual(payload, expected)
+                else:
+                    # Key order is the implementation's; compactness is not.
+                    self.assertEqual(json.loads(payload), body["data"])
+                    self.assertEqual(payload, json.dumps(json.loads(payload),
+                                                         separators=(",", ":")).encode())
+
+    async def test_data_absent_is_null_for_ws_client(self):
+        ws, _ = await self.open_sub(self.lg, mint_pyjwt(["todos"]))
+        status, reply = self.lg.api("POST", "/v1/publish", {"channel": "todos"})
+        self.assertEqual((status, reply), (202, {"receivers": 1}))
+        self.assertFrame(await recv_json(ws), invalidate("todos", None))
+
+    def test_bad_publish_bodies(self):
+        for body in [{}, {"data": 1}, {"channel": ""}, {"channel": "has space"},
+                     {"channel": 5}, {"channel": ["todos"]}, {"channel": "x" * 201}]:
+            with self.subTest(body=json.dumps(body)[:60]):
+                status, reply = self.lg.api("POST", "/v1/publish", body)
+                self.assertError(status, reply, 400, json.dumps(body)[:60])
+        status, _, raw = self.lg.http("POST", "/v1/publish", b'{"channel":',
+                                      headers={"Authorization": f"Bearer {API_KEY}"})
+        self.assertError(status, raw, 400, "truncated JSON")
+
+
+class HealthAndMetricsTest(ApiTestBase):
+
+    def test_health_and_ready(self):
+        status, headers, _ = self.lg.http("GET", "/healthz")
+        self.assertEqual(status, 200)
+        status, _, _ = self.lg.http("GET", "/readyz")
+        self.assertEqual(status, 200)
+
+    def test_metrics_names_and_format(self):
+        status, headers, raw = self.lg.http("GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers.get("content-type", "").startswith("text/plain"), headers)
+        text = raw.decode()
+        series = harness.parse_metrics(text)
+        names = {s.split("{")[0] for s in series}
+        for name in METRIC_NAMES:
+            with self.subTest(metric=name):
+                if name == "livegate_delivery_seconds":
+                    for suffix in ("_bucket", "_sum", "_count"):
+                        self.assertIn(name + suffix, names)
+                    self.assertIn(f"# TYPE {name} histogram", text)
+                    self.assertIn(f'{name}_bucket{{le="+Inf"}}', series)
+                else:
+                    self.assertIn(f"# TYPE {name} ", text)
+        self.assertEqual(series.get("livegate_redis_connected"), 1.0)
+        self.assertEqual(series.get("livegate_connections"), 0.0)
+
+    async def test_counters_move(self):
+        m0 = self.lg.metrics()
+        ws, _ = await self.open_sub(self.lg, mint_pyjwt(["todos"]))
+        ws2, _ = await self.open_sub(self.lg, mint_pyjwt(["todos"]))
+        self.redis.publish("todos", "one")
+        self.assertFrame(await recv_json(ws), invalidate("todos", "one"))
+        self.assertFrame(await recv_json(ws2), invalidate("todos", "one"))
+
+        m1 = self.lg.metrics()
+
+        def delta(name):
+            return m1.get(name, 0.0) - m0.get(name, 0.0)
+        self.assertEqual(m1.get("livegate_connections"), 2.0)
+        self.assertEqual(m1.get("livegate_channels"), 1.0)
+        self.assertEqual(delta("livegate_redis_messages_total"), 1)
+        self.assertEqual(delta("livegate_frames_delivered_total"), 2)
+        # Observed per message or per socket write: either way it moved.
+        self.assertGreaterEqual(delta("livegate_delivery_seconds_count"), 1)
+
+        forged = await self.open_ws(self.lg)
+        await harness.send_json(forged, {"type": "subscribe",
+                                         "token": tamper_signature(mint_pyjwt(["todos"]))})
+        await self.assertClosedWith(forged, 4001)
+        m2 = self.lg.metrics()
+        reason = 'livegate_auth_failures_total{reason="bad_signature"}'
+        self.assertEqual(m2.get(reason, 0.0) - m1.get(reason, 0.0), 1)
+        code = 'livegate_closes_total{code="4001"}'
+        self.assertEqual(m2.get(code, 0.0) - m1.get(code, 0.0), 1)
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,157 @@
+"""End to end delivery: token -> WebSocket subscribe -> redis-cli PUBLISH ->
+invalidate frame. Contract: "Public endpoint" steps 1-4, "Redis", "Tokens"."""
+
+import harness
+from harness import invalidate, mint_pyjwt, recv_json, send_json
+
+
+class DeliveryTest(harness.LivegateTestCase):
+
+    def setUp(self):
+        self.redis = self.start_redis()
+        self.lg = self.start_livegate(self.redis)
+
+    async def _assert_end_to_end(self, token, channels):
+        ws, frame = await self.open_sub(self.lg, token)
+        self.assertEqual(frame["type"], "subscribed")
+        self.assertEqual(sorted(frame["channels"]), sorted(channels))
+        # "subscribed" means Redis confirmed: a publish right now must arrive.
+        self.assertEqual(self.redis.publish("todos", '{"id":1}'), 1)
+        self.assertFrame(await recv_json(ws), invalidate("todos", {"id": 1}))
+        return ws
+
+    async def test_token_from_api_end_to_end(self):
+        token = self.lg.mint_api(["todos", "user:42"], ttl=600, sub="u42")
+        ws = await self._assert_end_to_end(token, ["todos", "user:42"])
+        self.redis.publish("user:42", '[1,"two",{"three":3}]')
+        self.assertFrame(await recv_json(ws), invalidate("user:42", [1, "two", {"three": 3}]))
+
+    async def test_token_from_pyjwt_end_to_end(self):
+        token = mint_pyjwt(["todos", "other"], sub="u1")
+        await self._assert_end_to_end(token, ["todos", "other"])
+
+    async def test_pyjwt_token_with_only_required_claims(self):
+        # channels and exp are the only required claims.
+        token = mint_pyjwt(["todos"], iat=None)
+        await self._assert_end_to_end(token, ["todos"])
+
+    async def test_payload_kinds(self):
+        ws, _ = await self.open_sub(self.lg, mint_pyjwt(["todos"]))
+        cases = [
+            ("updated", "updated"),                      # not JSON -> JSON string
+            ('hello "world"', 'hello "world"'),          # quotes escaped
+            ("{broken", "{broken"),                      # invalid JSON -> string
+            ("42", 42),
+            ("null", None),
+            ('"quoted"', "quoted"),
+            ('{"entity":"todos","id":"123","action":"updated"}',
+             {"entity": "todos", "id": "123", "action": "updated"}),
+            ("caf\u00e9 \u2713", "caf\u00e9 \u2713"),    # UTF-8 text
+        ]
+        for payload, expected in cases:
+            with self.subTest(payload=payload):
+                self.redis.publish("todos", payload)
+                self.assertFrame(await recv_json(ws), invalidate("todos", expected))
+
+    async def test_publish_order_is_kept(self):
+        ws, _ = await self.open_sub(self.lg, mint_pyjwt(["todos"]))
+        for i in range(20):
+            self.redis.publish("todos", f'{{"n":{i}}}')
+        for i in range(20):
+            self.assertFrame(await recv_json(ws), invalidate("todos", {"n": i}))
+
+    async def test_only_followed_channels_are_delivered(self):
+        ws, _ = await self.open_sub(self.lg, mint_pyjwt(["todos"]))
+        self.assertEqual(self.redis.publish("secret", "x"), 0)
+        self.redis.publish("todos", "y")
+        # Redis keeps order, so the first frame must be the todos one.
+        self.assertFrame(await recv_json(ws), invalidate("todos", "y"))
+
+    async def test_ping_pong(self):
+        ws, _ = await self.open_sub(self.lg, mint_pyjwt(["todos"]))
+        for _ in range(3):
+            await send_json(ws, {"type": "ping"})
+            self.assertEqual((await recv_json(ws))["type"], "pong")
+
+    async def test_ping_burst_gets_one_pong_each(self):
+        ws, _ = await self.open_sub(self.lg, mint_pyjwt(["todos"]))
+        # Several frames in one read: each must still be answered.
+        for _ in range(5):
+            await send_json(ws, {"type": "ping"})
+        for i in range(5):
+            self.assertEqual((await recv_json(ws))["type"], "pong", f"pong {i + 1} of 5")
+
+    async def test_many_clients_same_channel(self):
+        clients = [(await self.open_sub(self.lg, mint_pyjwt(["todos"])))[0] for _ in range(5)]
+        self.redis.publish("todos", '{"id":7}')
+        for ws in clients:
+            self.assertFrame(await recv_json(ws), invalidate("todos", {"id": 7}))
+
+    async def test_later_subscribe_replaces_the_set(self):
+        ws, _ = await self.open_sub(self.lg, mint_pyjwt(["old", "both"]))
+        await send_json(ws, {"type": "subscribe", "token": mint_pyjwt(["new", "both"])})
+        frame = await recv_json(ws)
+        self.assertEqual(frame["type"], "subscribed")
+        self.assertEqual(sorted(frame["channels"]), ["both", "new"])
+        # Redis keeps order: if "old" were still delivered it would come first.
+        self.redis.publish("old", "stale")
+        self.redis.publish("both", "b")
+        self.redis.publish("new", "n")
+        self.assertFrame(await recv_json(ws), invalidate("both", "b"))
+        self.assertFrame(await recv_json(ws), invalidate("new", "n"))
+        # Nobody else follows "old": livegate leaves it in Redis.
+        harness.wait_until(lambda: self.redis.numsub("old") == 0, 2, what="UNSUBSCRIBE old")
+        self.assertEqual(self.redis.numsub("new"), 1)
+
+
+class ChannelPrefixTest(harness.LivegateTestCase):
+
+    async def test_prefix_is_put_before_redis_channel(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis, env={"LIVEGATE_CHANNEL_PREFIX": "app1:"})
+        ws, frame = await self.open_sub(lg, mint_pyjwt(["todos"]))
+        # Browsers see bare names; Redis sees prefix + name.
+        self.assertEqual(frame["channels"], ["todos"])
+        self.assertEqual(redis.numsub("app1:todos"), 1)
+        self.assertEqual(redis.numsub("todos"), 0)
+        self.assertEqual(redis.publish("todos", "bare"), 0)
+        self.assertEqual(redis.publish("app1:todos", '{"id":1}'), 1)
+        self.assertFrame(await recv_json(ws), invalidate("todos", {"id": 1}))
+
+    async def test_api_publish_uses_prefix(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis, env={"LIVEGATE_CHANNEL_PREFIX": "app1:"})
+        ws, _ = await self.open_sub(lg, lg.mint_api(["todos"]))
+        sub = harness.RedisSubscriber(redis, "app1:todos")
+        self.addCleanup(sub.close)
+        status, reply = lg.api("POST", "/v1/publish", {"channel": "todos", "data": {"a": 1}})
+        self.assertEqual(status, 202, reply)
+        self.assertEqual(reply, {"receivers": 2})  # livegate + our raw subscriber
+        ch, payload = sub.next_message()
+        self.assertEqual(ch, "app1:todos")
+        self.assertEqual(payload, b'{"a":1}')
+        self.assertFrame(await recv_json(ws), invalidate("todos", {"a": 1}))
+
+
+class WorkersTest(harness.LivegateTestCase):
+
+    async def test_two_workers_each_client_gets_the_publish(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis, env={"LIVEGATE_WORKERS": "2"})
+        # Several connections so that, with SO_REUSEPORT hashing, both
+        # workers very likely hold some; every one must get the message.
+        clients = [(await self.open_sub(lg, mint_pyjwt(["todos"])))[0] for _ in range(6)]
+        receivers = redis.publish("todos", '{"id":2}')
+        self.assertIn(receivers, (1, 2), "one Redis subscription per worker at most")
+        self.assertEqual(receivers, redis.numsub("todos"))
+        for ws in clients:
+            self.assertFrame(await recv_json(ws), invalidate("todos", {"id": 2}))
+        # API publish reaches them too, whichever process serves the API.
+        status, reply = lg.api("POST", "/v1/publish", {"channel": "todos"})
+        self.assertEqual((status, reply), (202, {"receivers": receivers}))
+        for ws in clients:
+            self.assertFrame(await recv_json(ws), invalidate("todos", None))
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,121 @@
+"""Connection lifecycle: 1013 past LIVEGATE_MAX_CONNECTIONS, 1012 on SIGTERM
+(with a clean exit 0 and /readyz 503 while draining), and the Origin check at
+the handshake (LIVEGATE_ALLOWED_ORIGINS). Contract: "Close codes",
+"Public endpoint", "Private API"."""
+
+import asyncio
+import signal
+import time
+
+import harness
+from harness import InvalidStatusCode, invalidate, mint_pyjwt, recv_json
+
+
+class CapacityTest(harness.LivegateTestCase):
+
+    async def test_over_max_connections_closes_1013(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis, env={"LIVEGATE_MAX_CONNECTIONS": "2"})
+        first, _ = await self.open_sub(lg, mint_pyjwt(["todos"]))
+        second, _ = await self.open_sub(lg, mint_pyjwt(["todos"]))
+        try:
+            third = await self.open_ws(lg)
+        except InvalidStatusCode as e:
+            self.fail(f"third connection refused with HTTP {e.status_code}; "
+                      "the contract wants a WebSocket close 1013")
+        await self.assertClosedWith(third, 1013, what="third connection")
+        # The two admitted clients are untouched.
+        redis.publish("todos", "x")
+        self.assertFrame(await recv_json(first), invalidate("todos", "x"))
+        self.assertFrame(await recv_json(second), invalidate("todos", "x"))
+        # A freed slot can be used again.
+        await first.close()
+
+        async def fourth_subscribes():
+            deadline = time.monotonic() + 3
+            while True:
+                ws = await harness.connect(lg.ws_url)
+                await harness.send_json(ws, {"type": "subscribe", "token": mint_pyjwt(["todos"])})
+                try:
+                    frame = await recv_json(ws)
+                    self.addAsyncCleanup(ws.close)
+                    return frame
+                except harness.ConnectionClosed as e:
+                    if time.monotonic() > deadline or not e.rcvd or e.rcvd.code != 1013:
+                        raise
+                await asyncio.sleep(0.1)
+        self.assertEqual((await fourth_subscribes())["type"], "subscribed")
+
+
+class ShutdownTest(harness.LivegateTestCase):
+
+    async def test_sigterm_closes_1012_and_exits_0(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis, env={"LIVEGATE_DRAIN_MS": "500"})
+        clients = [(await self.open_sub(lg, mint_pyjwt(["todos"])))[0] for _ in range(3)]
+        idle = await self.open_ws(lg)  # not yet subscribed: also closed
+        lg.proc.send_signal(signal.SIGTERM)
+        for ws in clients + [idle]:
+            await self.assertClosedWith(ws, 1012, timeout=5, what="after SIGTERM")
+        status = await asyncio.to_thread(lg.proc.wait, 10)
+        self.assertEqual(status, 0, "livegate exit status after SIGTERM")
+        # Its Redis subscriptions are gone with it.
+        harness.wait_until(lambda: redis.numsub("todos") == 0, 2, what="NUMSUB todos == 0")
+
+    async def test_readyz_is_503_while_draining(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis, env={"LIVEGATE_DRAIN_MS": "3000"})
+        clients = [(await self.open_sub(lg, mint_pyjwt(["todos"])))[0] for _ in range(4)]
+        lg.proc.send_signal(signal.SIGTERM)
+        status = await asyncio.to_thread(
+            harness.wait_until, lambda: lg.http_status("/readyz") == 503, 1.5,
+            0.05, "/readyz 503 while draining")
+        self.assertTrue(status)
+        for ws in clients:
+            await self.assertClosedWith(ws, 1012, timeout=6, what="after SIGTERM")
+        self.assertEqual(await asyncio.to_thread(lg.proc.wait, 10), 0)
+
+
+class OriginTest(harness.LivegateTestCase):
+
+    def setUp(self):
+        self.redis = self.start_redis()
+
+    ALLOWED = "http://good.example,https://also.example"
+    REFUSED = ["http://evil.example", "http://good.example.evil.example",
+               "https://good.example", "http://also.example", "null"]
+
+    async def test_allowed_origins_list(self):
+        lg = self.start_livegate(self.redis, env={"LIVEGATE_ALLOWED_ORIGINS": self.ALLOWED})
+        for origin in self.REFUSED:
+            with self.subTest(origin=origin):
+                line, status, _ = harness.raw_handshake(lg.public_port, origin=origin)
+                self.assertEqual(status, 403, line)
+        for origin in ["http://good.example", "https://also.example", None]:
+            with self.subTest(origin=origin):
+                line, status, headers = harness.raw_handshake(lg.public_port, origin=origin)
+                self.assertEqual(status, 101, line)
+                ws, frame = await self.open_sub(lg, mint_pyjwt(["todos"]), origin=origin)
+                self.redis.publish("todos", "ok")
+                self.assertFrame(await recv_json(ws), invalidate("todos", "ok"))
+                await ws.close()
+
+    async def test_403_is_readable_by_websocket_clients(self):
+        # A standard client must see the refusal as an HTTP 403; websockets
+        # refuses a status line that is not HTTP/1.1.
+        lg = self.start_livegate(self.redis, env={"LIVEGATE_ALLOWED_ORIGINS": self.ALLOWED})
+        line, _, _ = harness.raw_handshake(lg.public_port, origin="http://evil.example")
+        with self.assertRaises(InvalidStatusCode, msg=f"server answered {line!r}") as cm:
+            ws = await harness.connect(lg.ws_url, origin="http://evil.example")
+            await ws.close()
+        self.assertEqual(cm.exception.status_code, 403)
+
+    async def test_star_allows_any_origin(self):
+        lg = self.start_livegate(self.redis)  # default: *
+        ws, frame = await self.open_sub(lg, mint_pyjwt(["todos"]),
+                                        origin="http://anything.example")
+        self.assertEqual(frame["channels"], ["todos"])
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,154 @@
+"""livegate and Redis: one SUBSCRIBE per channel however many clients, and
+UNSUBSCRIBE after the last; surviving a Redis crash and restart with one
+resync invalidation per followed channel; password and db from the URL.
+Contract: "Redis", "Public endpoint" step 3, "Private API" /readyz."""
+
+import asyncio
+
+import harness
+from harness import invalidate, mint_pyjwt, recv_json, send_json
+
+OUTAGE_READY_TIMEOUT = 20.0   # reconnect backoff is capped; be generous
+
+
+class SubscriptionCountTest(harness.LivegateTestCase):
+
+    def setUp(self):
+        self.redis = self.start_redis()
+        self.lg = self.start_livegate(self.redis)
+
+    def _numsub_becomes(self, channel, n, timeout=2.0):
+        harness.wait_until(lambda: self.redis.numsub(channel) == n, timeout,
+                           what=f"PUBSUB NUMSUB {channel} == {n} "
+                                f"(now {self.redis.numsub(channel)})")
+
+    async def test_one_subscribe_per_channel_and_unsubscribe_after_last(self):
+        clients = []
+        for _ in range(3):
+            ws, _ = await self.open_sub(self.lg, mint_pyjwt(["todos"]))
+            clients.append(ws)
+            # "subscribed" means Redis confirmed, so no polling is needed.
+            self.assertEqual(self.redis.numsub("todos"), 1)
+        self.assertEqual(self.lg.metrics().get("livegate_channels"), 1.0)
+        self.assertEqual(self.lg.metrics().get("livegate_connections"), 3.0)
+        # Closing in any order keeps the subscription until the last leaves.
+        await clients[1].close()
+        await clients[0].close()
+        await asyncio.sleep(0.3)
+        self.assertEqual(self.redis.numsub("todos"), 1)
+        self.redis.publish("todos", "left")
+        self.assertFrame(await recv_json(clients[2]), invalidate("todos", "left"))
+        await clients[2].close()
+        await asyncio.to_thread(self._numsub_becomes, "todos", 0)
+        harness.wait_until(lambda: self.lg.metrics().get("livegate_channels") == 0.0, 2,
+                           what="livegate_channels == 0")
+        self.assertEqual(self.lg.metrics().get("livegate_connections"), 0.0)
+
+    async def test_overlapping_channel_sets(self):
+        a, _ = await self.open_sub(self.lg, mint_pyjwt(["todos", "users"]))
+        b, _ = await self.open_sub(self.lg, mint_pyjwt(["users", "orders"]))
+        for ch in ("todos", "users", "orders"):
+            self.assertEqual(self.redis.numsub(ch), 1, ch)
+        await a.close()
+        await asyncio.to_thread(self._numsub_becomes, "todos", 0)
+        self.assertEqual(self.redis.numsub("users"), 1)
+        # b re-subscribes away from users: now nobody follows it.
+        await send_json(b, {"type": "subscribe", "token": mint_pyjwt(["orders"])})
+        self.assertEqual((await recv_json(b))["type"], "subscribed")
+        await asyncio.to_thread(self._numsub_becomes, "users", 0)
+        self.assertEqual(self.redis.numsub("orders"), 1)
+
+    async def test_dropped_client_unsubscribes(self):
+        ws, _ = await self.open_sub(self.lg, mint_pyjwt(["solo"]))
+        self.assertEqual(self.redis.numsub("solo"), 1)
+        ws.transport.abort()  # TCP reset, no close handshake
+        await asyncio.to_thread(self._numsub_becomes, "solo", 0, 3.0)
+
+
+class RedisOutageTest(harness.LivegateTestCase):
+
+    async def test_redis_killed_and_restarted(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        reconnects0 = lg.metrics().get("livegate_redis_reconnects_total", 0.0)
+        a, _ = await self.open_sub(lg, mint_pyjwt(["todos", "users"]))
+        b, _ = await self.open_sub(lg, mint_pyjwt(["todos"]))
+
+        redis.kill()
+        await asyncio.to_thread(harness.wait_until,
+                                lambda: lg.http_status("/readyz") == 503, 5, 0.05,
+                                "/readyz 503 while Redis is down")
+        self.assertEqual(lg.http_status("/healthz"), 200)
+        self.assertEqual(lg.metrics().get("livegate_redis_connected"), 0.0)
+        # Clients stay connected meanwhile and are still served.
+        await send_json(a, {"type": "ping"})
+        self.assertEqual((await recv_json(a))["type"], "pong")
+        await asyncio.sleep(1.0)  # let livegate fail at least one reconnect
+
+        redis.start()  # same port
+        await asyncio.to_thread(harness.wait_until,
+                                lambda: lg.http_status("/readyz") == 200,
+                                OUTAGE_READY_TIMEOUT, 0.1, "/readyz 200 after Redis is back")
+
+        resync_a = [await recv_json(a, OUTAGE_READY_TIMEOUT) for _ in range(2)]
+        resync_b = [await recv_json(b, OUTAGE_READY_TIMEOUT)]
+        for frames, channels in ((resync_a, ["todos", "users"]), (resync_b, ["todos"])):
+            self.assertEqual(sorted(f.get("channel") for f in frames), channels, frames)
+            for f in frames:
+                self.assertFrame(f, {"type": "invalidate", "channel": f.get("channel"),
+                                     "data": None, "reason": "resync"})
+        # Exactly one per channel: nothing else is pending.
+        await harness.expect_silence(a, 0.5)
+        await harness.expect_silence(b, 0.2)
+
+        # Subscriptions are back in Redis: a publish is delivered again.
+        self.assertEqual(redis.numsub("todos"), 1)
+        self.assertEqual(redis.numsub("users"), 1)
+        self.assertEqual(redis.publish("todos", '{"after":true}'), 1)
+        self.assertFrame(await recv_json(a), invalidate("todos", {"after": True}))
+        self.assertFrame(await recv_json(b), invalidate("todos", {"after": True}))
+        m = lg.metrics()
+        self.assertEqual(m.get("livegate_redis_connected"), 1.0)
+        self.assertGreater(m.get("livegate_redis_reconnects_total", 0.0), reconnects0)
+
+    async def test_starts_without_redis_then_becomes_ready(self):
+        redis = harness.RedisServer()  # port chosen, not started yet
+        self.addCleanup(redis.stop)
+        lg = self.start_livegate(redis, ready=False)
+        self.assertEqual(lg.http_status("/readyz"), 503)
+        redis.start()
+        await asyncio.to_thread(harness.wait_until,
+                                lambda: lg.http_status("/readyz") == 200,
+                                OUTAGE_READY_TIMEOUT, 0.1, "/readyz 200 once Redis is up")
+        ws, _ = await self.open_sub(lg, mint_pyjwt(["todos"]))
+        redis.publish("todos", "hi")
+        self.assertFrame(await recv_json(ws), invalidate("todos", "hi"))
+
+
+class RedisAuthTest(harness.LivegateTestCase):
+
+    async def test_password_and_db_from_url(self):
+        redis = self.start_redis(password="s3cret-pass")
+        lg = self.start_livegate(redis, env={
+            "LIVEGATE_REDIS_URL": f"redis://:s3cret-pass@127.0.0.1:{redis.port}/2"})
+        ws, _ = await self.open_sub(lg, lg.mint_api(["todos"]))
+        self.assertEqual(redis.numsub("todos"), 1)
+        self.assertEqual(redis.publish("todos", '{"id":1}'), 1)
+        self.assertFrame(await recv_json(ws), invalidate("todos", {"id": 1}))
+        status, reply = lg.api("POST", "/v1/publish", {"channel": "todos", "data": 5})
+        self.assertEqual((status, reply), (202, {"receivers": 1}))
+        self.assertFrame(await recv_json(ws), invalidate("todos", 5))
+
+    async def test_wrong_password_is_not_ready(self):
+        redis = self.start_redis(password="s3cret-pass")
+        lg = self.start_livegate(redis, ready=False, env={
+            "LIVEGATE_REDIS_URL": f"redis://:wrong-pass@127.0.0.1:{redis.port}"})
+        # Serving (healthz) but not ready: Redis refused the password.
+        for _ in range(10):
+            self.assertEqual(lg.http_status("/healthz"), 200)
+            self.assertEqual(lg.http_status("/readyz"), 503)
+            await asyncio.sleep(0.2)
+
+
+if __name__ == "__main__":
+    harness.main()
