@@ -28,7 +28,7 @@
 
 /* Global so that a forked worker, which never stops main's API, still
  * reaches it from a root (no leak report for memory it cannot free). */
-static struct lg_api *g_api;
+struct lg_api *lg_main_api;   /* not static: a store to it must survive optimisation */
 
 struct slot {
 	pid_t    pid;
@@ -298,7 +298,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	api = g_api = lg_api_start(&cfg, shm, keys, err, sizeof err);
+	api = lg_main_api = lg_api_start(&cfg, shm, keys, err, sizeof err);
 	if (!api) {
 		fprintf(stderr, "livegate: %s\n", err);
 		for (unsigned i = 0; i < cfg.workers; i++)

@@ -1,11 +1,10 @@
-/* livegate.js: <script src=".../livegate.js" data-token="<jwt>" async> makes a
- * server-rendered page live: on each invalidation from livegate it refetches
- * its own URL and morphs the result in (idiomorph). See docs/script.md. */
+/* livegate.js: on each invalidation from livegate, refetch this page and
+ * morph it in (idiomorph). Attributes, events, API: docs/script.md. */
 (function () {
   "use strict";
 
   const me = document.currentScript;
-  // Loaded twice, or run some way other than a <script src>: do nothing.
+  // Loaded twice, or not from a <script src>: do nothing.
   if (!me || window.livegate) return;
 
   const ds = me.dataset;
@@ -27,7 +26,7 @@
     return n >= 0 ? n : dflt;
   }
 
-  // Events on document, all named livegate:*; returns false when prevented.
+  // Returns false when a listener called preventDefault().
   function emit(name, detail, cancelable) {
     return document.dispatchEvent(new CustomEvent("livegate:" + name,
       { detail: detail, cancelable: !!cancelable }));
@@ -38,12 +37,12 @@
     emit("error", detail);
   }
 
-  // One refetch at a time; asks meanwhile earn exactly one more after it. The
-  // first ask of a burst opens a debounce (+ random spread) window absorbing
-  // the rest. A hidden tab only notes it is stale and refetches when shown.
+  // One refetch at a time; asks meanwhile earn one more after it. The first
+  // ask of a burst opens a debounce (+ random spread) window for the rest.
+  // A hidden tab only notes it is stale and refetches when shown.
 
   let timer = 0, inFlight = false, again = false, stale = false;
-  let waiters = []; // settled by the next refetch to start: function(ok)
+  let waiters = []; // f(ok) for each, once the next refetch to start ends
 
   function want(spread) {
     if (document.hidden) stale = true;
@@ -120,7 +119,7 @@
     return false;
   }
 
-  // The token of a fetched page: its livegate <script> tag's data-token.
+  // The data-token of the fetched page's livegate <script>.
   function tokenIn(doc) {
     for (const tag of doc.querySelectorAll("script[src][data-token]")) {
       if (new URL(tag.getAttribute("src"), location.href).pathname === srcPath) return tag.dataset.token;
@@ -140,9 +139,9 @@
     return n === me || (n.nodeType === 1 && n.hasAttribute("data-livegate-permanent"));
   }
 
-  // The user's state beats the server's markup: typed values and checked
-  // boxes (once they differ from their defaults: untouched fields follow the
-  // server), options of a select the user changed, open <details>/<dialog>.
+  // What the user changed beats the server's markup: values and checked
+  // boxes differing from their defaults (untouched ones follow the server),
+  // options of an edited select, and open <details>/<dialog>.
   function userOwned(el, attr) {
     switch (attr) {
       case "value": return "defaultValue" in el && el.value !== el.defaultValue;
@@ -153,8 +152,7 @@
     return false;
   }
 
-  // A refresh adds no executable script: no code runs twice (this one
-  // included). Data scripts (JSON...) are added.
+  // No code runs twice (this script included); data scripts are added.
   function executable(n) {
     return n.nodeName === "SCRIPT" && /^$|javascript|ecmascript|module/i.test(n.type);
   }
@@ -162,7 +160,7 @@
   function morph(doc) {
     const x = window.scrollX, y = window.scrollY, active = document.activeElement;
     Idiomorph.morph(document.documentElement, doc.documentElement, {
-      ignoreActiveValue: true, // the focused field is left alone entirely
+      ignoreActiveValue: true, // leave the focused field alone
       callbacks: {
         beforeNodeAdded: (n) => !executable(n),
         beforeNodeMorphed: (old) => !permanent(old) && !(old.isContentEditable && edited.has(old)),
@@ -189,8 +187,7 @@
     return c && Array.isArray(c.channels) ? c.channels.slice().sort().join(" ") : t;
   }
 
-  // A refetched page's token: use it from now on; re-subscribe the open
-  // socket at once if its channels differ.
+  // Use a refetched page's token; re-subscribe now if its channels differ.
   function adopt(next) {
     const moved = channelsOf(next) !== channelsOf(token);
     token = next;
@@ -231,8 +228,7 @@
     if (!pongTimer) pongTimer = setTimeout(() => dropped(1006, "no pong"), PONG_MS);
   }
 
-  // Drop the socket without waiting for a close handshake a dead network
-  // would never complete.
+  // Drop the socket now: a dead network never completes a close handshake.
   function forget() {
     const s = ws;
     ws = null;
@@ -247,8 +243,8 @@
   }
 
   function dropped(code, reason) {
-    // Not on "subscribed": a server that accepts and then drops at once must
-    // not get a reconnect (and a page refetch) every second.
+    // Not on "subscribed": a server that drops us right after accepting
+    // must not get a reconnect (and a refetch) every second.
     if (upSince && Date.now() - upSince > STABLE_MS) attempt = 0;
     upSince = 0;
     forget();
@@ -260,7 +256,7 @@
     if (code === 4001) {
       report({ type: "auth", code: code, message: "token refused (4001), live updates stopped" });
     } else if (code === 4002) {
-      // Expired: the page itself has a fresh token; reconnect once we have it.
+      // Expired: reconnect once the refetched page gave a fresh token.
       waiters.push(retry);
       want(0);
     } else {
@@ -293,7 +289,7 @@
       upSince = Date.now();
       emit("connected", { channels: m.channels, reconnect: everUp });
       if (everUp) {
-        // Updates may have been missed while away: treat it as an invalidation.
+        // Updates may have been missed while away.
         const msg = { type: "invalidate", channel: null, data: null, reason: "reconnect" };
         if (emit("invalidate", msg, true)) want(spreadMs);
       }
@@ -310,7 +306,7 @@
   window.addEventListener("online", () => wanted && !ws && connect());
 
   window.livegate = {
-    // Refetch and morph now; resolves to true once the page is up to date.
+    // Resolves to true once the page is up to date.
     refresh() {
       const p = new Promise((resolve) => waiters.push(resolve));
       clearTimeout(timer);

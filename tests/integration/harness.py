@@ -8,7 +8,11 @@ Helpers speak to them the way users do: the private API over HTTP, tokens
 from the API or from PyJWT (an independent JWT implementation), WebSocket
 clients from python3-websockets, PUBLISH through redis-cli.
 
-Run with Debian's /usr/bin/python3 (it sees python3-websockets and python3-jwt).
+Run with Debian's /usr/bin/python3 (it sees python3-websockets and python3-jwt):
+  meson test -C build --suite integration
+  LIVEGATE_BIN=build/gateway/livegate /usr/bin/python3 tests/integration/test_api.py
+  /usr/bin/python3 tests/integration/test_api.py build/gateway/livegate TokensTest
+A failing test prints the tail of livegate's log (run at LIVEGATE_LOG_LEVEL=debug).
 """
 
 import asyncio
@@ -118,8 +122,20 @@ class RedisServer:
         self.port = port or free_port()
         self.password = password
         self.proc = None
+        # A port we picked may be taken by a parallel test between probe and
+        # bind; then (and only then) the first start may move to another.
+        self._may_move = port is None
 
     def start(self):
+        for attempt in range(3):
+            try:
+                return self._start_once()
+            except RuntimeError:
+                if not self._may_move or attempt == 2:
+                    raise
+                self.port = free_port()
+
+    def _start_once(self):
         if shutil.which("redis-server") is None:
             raise RuntimeError("redis-server not found (apt-get install redis-server)")
         cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
@@ -135,6 +151,7 @@ class RedisServer:
                 raise RuntimeError(f"redis-server exited with {self.proc.returncode}")
             return self.ping()
         wait_until(ready, REDIS_START_TIMEOUT, what=f"redis-server on port {self.port}")
+        self._may_move = False  # restarts keep the port (outage tests)
         return self
 
     def ping(self):
@@ -159,6 +176,29 @@ class RedisServer:
         out = self.cli("PUBLISH", channel, payload).strip()
         return int(out)
 
+    def publish_many(self, channel, payloads, timeout=30):
+        """PUBLISHes every payload in one pipelined burst (redis-cli would
+        be far too slow for hundreds); returns Redis's receiver counts."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            out = []
+            if self.password:
+                out.append(resp_command("AUTH", self.password))
+            out += [resp_command("PUBLISH", channel, p) for p in payloads]
+            s.sendall(b"".join(out))
+            want = len(out)
+            buf = b""
+            while buf.count(b"\r\n") < want:
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise AssertionError("Redis closed the connection")
+                buf += chunk
+        lines = buf.split(b"\r\n")[:want]
+        if self.password:
+            lines = lines[1:]
+        if not all(ln.startswith(b":") for ln in lines):
+            raise AssertionError(f"unexpected PUBLISH replies: {lines[:3]!r}")
+        return [int(ln[1:]) for ln in lines]
+
     def numsub(self, channel):
         """PUBSUB NUMSUB for one channel: Redis connections subscribed to it."""
         lines = self.cli("PUBSUB", "NUMSUB", channel).split("\n")
@@ -174,6 +214,15 @@ class RedisServer:
     def stop(self):
         if self.proc is not None:
             stop_pid(self.proc, timeout=5)
+
+
+def resp_command(*args):
+    """One Redis command in RESP, the protocol's wire form."""
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        b = a if isinstance(a, bytes) else str(a).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(b), b))
+    return b"".join(parts)
 
 
 class RedisSubscriber:
@@ -195,11 +244,7 @@ class RedisSubscriber:
                 raise AssertionError(f"unexpected SUBSCRIBE reply: {reply!r}")
 
     def _send(self, *args):
-        parts = [b"*%d\r\n" % len(args)]
-        for a in args:
-            b = a if isinstance(a, bytes) else str(a).encode()
-            parts.append(b"$%d\r\n%s\r\n" % (len(b), b))
-        self.sock.sendall(b"".join(parts))
+        self.sock.sendall(resp_command(*args))
 
     def _fill(self, deadline):
         remaining = deadline - time.monotonic()
@@ -306,7 +351,33 @@ class Livegate:
         return self
 
     def start(self, ready=True):
-        """Spawns livegate and waits for /healthz (and /readyz) to say 200."""
+        """Spawns livegate and waits for /healthz (and /readyz) to say 200.
+        If a port we picked was taken meanwhile by a parallel test, retries
+        on fresh ports (only ports this harness chose)."""
+        for attempt in range(3):
+            try:
+                return self._start_once(ready)
+            except AssertionError:
+                moved = self._move_ports_if_taken()
+                if not moved or attempt == 2:
+                    raise
+
+    def _move_ports_if_taken(self):
+        if self.proc is None or self.proc.poll() is None:
+            return False
+        if "already in use" not in self.log_text():
+            return False
+        ours = {"LIVEGATE_PUBLIC_ADDR": f"127.0.0.1:{self.public_port}",
+                "LIVEGATE_PRIVATE_ADDR": f"127.0.0.1:{self.private_port}"}
+        if any(self.env_vars.get(k) != v for k, v in ours.items()):
+            return False  # the test chose the addresses itself
+        self.public_port, self.private_port = free_port(), free_port()
+        self.env_vars["LIVEGATE_PUBLIC_ADDR"] = f"127.0.0.1:{self.public_port}"
+        self.env_vars["LIVEGATE_PRIVATE_ADDR"] = f"127.0.0.1:{self.private_port}"
+        os.replace(self.log_path, self.log_path + ".port-clash")
+        return True
+
+    def _start_once(self, ready):
         self.spawn()
 
         def status_is_200(path):
@@ -498,8 +569,94 @@ def raw_handshake(port, path="/ws", origin=None, timeout=5):
     return head[0], int(parts[1]), headers
 
 
+class RawWsClient:
+    """A minimal blocking WebSocket client over a plain socket that does only
+    what the test says: in particular it never answers pings by itself."""
+
+    def __init__(self, port, path="/ws", timeout=5, rcvbuf=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            # Before connect, so the TCP window really is this small.
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
+        self.buf = b""
+        req = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n")
+        self.sock.sendall(req.encode())
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise AssertionError(f"handshake: connection closed after {self.buf!r}")
+            self.buf += chunk
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        if b" 101 " not in head.split(b"\r\n", 1)[0] + b" ":
+            raise AssertionError(f"handshake refused: {head[:200]!r}")
+
+    def send_text(self, text):
+        self.sock.sendall(masked_text_frame(text))
+
+    def _need(self, n, deadline):
+        while len(self.buf) < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no frame in time")
+            r, _, _ = select.select([self.sock], [], [], remaining)
+            if not r:
+                raise TimeoutError("no frame in time")
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                raise EOFError("connection closed by the server")
+            self.buf += chunk
+
+    def recv_frame(self, timeout):
+        """Returns (opcode, payload bytes) of the next frame (no fragments
+        expected from livegate). Raises TimeoutError or EOFError."""
+        deadline = time.monotonic() + timeout
+        self._need(2, deadline)
+        opcode, n = self.buf[0] & 0x0F, self.buf[1] & 0x7F
+        pos = 2
+        if n == 126:
+            self._need(4, deadline)
+            n, pos = int.from_bytes(self.buf[2:4], "big"), 4
+        elif n == 127:
+            self._need(10, deadline)
+            n, pos = int.from_bytes(self.buf[2:10], "big"), 10
+        self._need(pos + n, deadline)
+        payload, self.buf = self.buf[pos:pos + n], self.buf[pos + n:]
+        return opcode, payload
+
+    def close(self):
+        self.sock.close()
+
+
 async def send_json(ws, obj):
     await ws.send(json.dumps(obj))
+
+
+def masked_text_frame(text):
+    """One client-to-server text frame (RFC 6455 5.2), masked as clients must."""
+    payload = text.encode()
+    n = len(payload)
+    if n < 126:
+        head = bytes([0x81, 0x80 | n])
+    elif n < 65536:
+        head = bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([0x81, 0x80 | 127]) + n.to_bytes(8, "big")
+    mask = os.urandom(4)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+async def send_text_burst(ws, texts):
+    """Writes several text frames with one socket write, so the server reads
+    them together (websockets itself writes frame by frame)."""
+    ws.transport.write(b"".join(masked_text_frame(t) for t in texts))
+    await ws.drain()
 
 
 async def recv_json(ws, timeout=RECV_TIMEOUT):

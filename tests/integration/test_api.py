@@ -1,6 +1,7 @@
 """The private API: bearer auth, POST /v1/tokens, POST /v1/publish, /healthz,
 /readyz and /metrics. Contract: "Private API"."""
 
+import http.client
 import json
 import time
 
@@ -131,6 +132,11 @@ class TokensTest(ApiTestBase):
         status, reply = self.lg.api("POST", "/v1/tokens", {"channels": ["x" * 200]})
         self.assertEqual(status, 201, reply)
 
+    def test_too_many_channels(self):
+        status, reply = self.lg.api("POST", "/v1/tokens",
+                                    {"channels": [f"c{i}" for i in range(1000)]})
+        self.assertError(status, reply, 400, "1000 channels")
+
     def test_malformed_bodies(self):
         for raw in (b"{", b"not json", b"", b"[1,2]", b'"text"', b"null",
                     b'{"channels":["a"]} trailing'):
@@ -192,6 +198,21 @@ class PublishTest(ApiTestBase):
         status, reply = self.lg.api("POST", "/v1/publish", {"channel": "todos"})
         self.assertEqual((status, reply), (202, {"receivers": 1}))
         self.assertFrame(await recv_json(ws), invalidate("todos", None))
+
+    def test_huge_body_breaks_nothing(self):
+        body = json.dumps({"channel": "todos", "data": "x" * (4 * 1024 * 1024)})
+        try:
+            status, _, raw = self.lg.http("POST", "/v1/publish", body, timeout=15,
+                                          headers={"Authorization": f"Bearer {API_KEY}"})
+        except (ConnectionError, http.client.HTTPException):
+            status = None  # the server may cut an oversized upload short
+        if status is not None:
+            self.assertTrue(status == 202 or 400 <= status < 500, f"HTTP {status}: {raw[:200]!r}")
+            if status != 202:
+                self.assertError(status, raw, status, "oversized body")
+        self.assertEqual(self.lg.http_status("/healthz"), 200)
+        status, reply = self.lg.api("POST", "/v1/publish", {"channel": "todos", "data": 1})
+        self.assertEqual(status, 202, reply)
 
     def test_bad_publish_bodies(self):
         for body in [{}, {"data": 1}, {"channel": ""}, {"channel": "has space"},

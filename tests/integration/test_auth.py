@@ -95,6 +95,14 @@ class InvalidTokenTest(harness.LivegateTestCase):
         b = mint_pyjwt(["admin"]).split(".")
         return f"{a[0]}.{b[1]}.{a[2]}"
 
+    async def test_too_many_or_too_long_claims_close_4001(self):
+        many = [f"c{i}" for i in range(1000)]
+        for what, token in [("1000 channels", mint_pyjwt(many)),
+                            ("10 KB sub", mint_pyjwt(["todos"], sub="s" * 10000))]:
+            with self.subTest(what):
+                self.assertLess(len(token), 15000)  # the frame itself is allowed
+                await self._expect_code(token, 4001, what)
+
     async def test_payload_not_an_object_closes_4001(self):
         await self._expect_code(resign('{"alg":"HS256","typ":"JWT"}', "[1,2]"), 4001,
                                 "payload not an object")

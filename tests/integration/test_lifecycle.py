@@ -76,6 +76,42 @@ class ShutdownTest(harness.LivegateTestCase):
         self.assertEqual(await asyncio.to_thread(lg.proc.wait, 10), 0)
 
 
+class WorkersShutdownTest(harness.LivegateTestCase):
+
+    async def test_sigterm_with_two_workers(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis, env={"LIVEGATE_WORKERS": "2",
+                                             "LIVEGATE_DRAIN_MS": "300"})
+        clients = [(await self.open_sub(lg, mint_pyjwt(["todos"])))[0] for _ in range(6)]
+        lg.proc.send_signal(signal.SIGTERM)
+        for ws in clients:
+            await self.assertClosedWith(ws, 1012, timeout=5, what="after SIGTERM")
+        self.assertEqual(await asyncio.to_thread(lg.proc.wait, 10), 0)
+        # No worker outlives the main process: the port is free again.
+        harness.wait_until(lambda: lg.http_status("/healthz") is None, 2,
+                           what="private port closed")
+        with self.assertRaises(OSError):
+            await harness.connect(lg.ws_url)
+        harness.wait_until(lambda: redis.numsub("todos") == 0, 2, what="NUMSUB todos == 0")
+
+
+class ScriptTest(harness.LivegateTestCase):
+
+    def test_livegate_js_is_served_cacheable(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        status, headers, body = lg.http("GET", "/livegate.js", port=lg.public_port)
+        self.assertEqual(status, 200)
+        self.assertIn("javascript", headers.get("content-type", ""))
+        self.assertGreater(len(body), 100)
+        etag = headers.get("etag")
+        self.assertTrue(etag, f"no ETag: {headers}")
+        status, _, body = lg.http("GET", "/livegate.js", port=lg.public_port,
+                                  headers={"If-None-Match": etag})
+        self.assertEqual(status, 304)
+        self.assertEqual(body, b"")
+
+
 class OriginTest(harness.LivegateTestCase):
 
     def setUp(self):

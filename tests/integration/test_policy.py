@@ -3,6 +3,7 @@
 16 KiB, more than 20 frames in 10 s, subscribe without a token).
 Contract: "Public endpoint", "Close codes"."""
 
+import asyncio
 import json
 import time
 
@@ -66,10 +67,17 @@ class PolicyTest(harness.LivegateTestCase):
         ws, _ = await self.open_sub(self.lg, mint_pyjwt(["todos"]))
         for _ in range(RATE_FRAMES - 1):   # + the subscribe = 20 frames
             await send_json(ws, {"type": "ping"})
-        for _ in range(RATE_FRAMES - 1):
-            self.assertEqual((await recv_json(ws))["type"], "pong")
+        await asyncio.sleep(0.3)  # let the server read them all first
         self.redis.publish("todos", "still here")
-        self.assertFrame(await recv_json(ws), invalidate("todos", "still here"))
+        # Pongs come first (how many is test_delivery's business), then the
+        # invalidation on a connection that is still open.
+        frame = await recv_json(ws)
+        pongs = 0
+        while frame.get("type") == "pong":
+            pongs += 1
+            frame = await recv_json(ws)
+        self.assertGreaterEqual(pongs, 1)
+        self.assertFrame(frame, invalidate("todos", "still here"))
 
     async def test_frame_of_just_under_16k_is_accepted(self):
         ws, _ = await self.open_sub(self.lg, mint_pyjwt(["todos"]))

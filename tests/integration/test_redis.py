@@ -111,8 +111,56 @@ class RedisOutageTest(harness.LivegateTestCase):
         self.assertEqual(m.get("livegate_redis_connected"), 1.0)
         self.assertGreater(m.get("livegate_redis_reconnects_total", 0.0), reconnects0)
 
+    async def test_subscribe_during_outage_waits_for_redis(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        redis.kill()
+        await asyncio.to_thread(harness.wait_until,
+                                lambda: lg.http_status("/readyz") == 503, 5, 0.05,
+                                "/readyz 503 while Redis is down")
+        ws = await self.open_ws(lg)
+        await send_json(ws, {"type": "subscribe", "token": mint_pyjwt(["todos"])})
+        # "subscribed" promises delivery, which Redis cannot confirm now.
+        await harness.expect_silence(ws, 1.0)
+        redis.start()
+        frame = await recv_json(ws, OUTAGE_READY_TIMEOUT)
+        self.assertFrame(frame, {"type": "subscribed", "channels": ["todos"]})
+        self.assertEqual(redis.numsub("todos"), 1)
+        redis.publish("todos", '{"late":1}')
+        # A resync for the channel may come first; the publish must follow.
+        frame = await recv_json(ws)
+        if frame.get("reason") == "resync":
+            self.assertFrame(frame, {"type": "invalidate", "channel": "todos", "data": None})
+            frame = await recv_json(ws)
+        self.assertFrame(frame, invalidate("todos", {"late": 1}))
+
+    async def test_client_leaving_during_outage_is_not_resubscribed(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        stays, _ = await self.open_sub(lg, mint_pyjwt(["kept"]))
+        leaves, _ = await self.open_sub(lg, mint_pyjwt(["gone"]))
+        redis.kill()
+        await asyncio.to_thread(harness.wait_until,
+                                lambda: lg.http_status("/readyz") == 503, 5, 0.05,
+                                "/readyz 503 while Redis is down")
+        status, reply = lg.api("POST", "/v1/publish", {"channel": "kept"})
+        self.assertIn(status, (502, 503), f"publish while Redis is down: {reply}")
+        self.assertTrue(isinstance(reply, dict) and "error" in reply and "message" in reply,
+                        reply)
+        await leaves.close()
+        await asyncio.sleep(0.2)
+        redis.start()
+        await asyncio.to_thread(harness.wait_until,
+                                lambda: lg.http_status("/readyz") == 200,
+                                OUTAGE_READY_TIMEOUT, 0.1, "/readyz 200 after Redis is back")
+        self.assertFrame(await recv_json(stays, OUTAGE_READY_TIMEOUT),
+                         {"type": "invalidate", "channel": "kept", "data": None,
+                          "reason": "resync"})
+        self.assertEqual(redis.numsub("kept"), 1)
+        self.assertEqual(redis.numsub("gone"), 0)
+
     async def test_starts_without_redis_then_becomes_ready(self):
-        redis = harness.RedisServer()  # port chosen, not started yet
+        redis = harness.RedisServer(port=harness.free_port())  # fixed port, not started yet
         self.addCleanup(redis.stop)
         lg = self.start_livegate(redis, ready=False)
         self.assertEqual(lg.http_status("/readyz"), 503)

@@ -1,0 +1,405 @@
+#!/usr/bin/python3
+"""Writes docs/benchmarks.md (and its PNG plot) from one run.sh run.
+
+Input: the JSON lines of loadgen and wrk2json (one per measurement), the
+commands that produced them, and facts about the machine gathered here.
+Rounds of the same measurement are summarised by their median."""
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+from collections import defaultdict
+
+SERVER_LABEL = {
+    "floor": "floor (bare send loop)",
+    "livegate-w1": "livegate, 1 worker",
+    "livegate-w2": "livegate, 2 workers",
+    "livegate-w4": "livegate, 4 workers",
+    "nchan-w1": "Nchan, 1 nginx worker",
+    "nchan-w2": "Nchan, 2 nginx workers",
+    "node": "Node.js ws + ioredis",
+}
+ORDER = ["livegate-w1", "livegate-w2", "livegate-w4", "floor", "nchan-w1", "nchan-w2", "node"]
+
+
+def sh(cmd):
+    try:
+        out = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=20)
+        return (out.stdout + out.stderr).strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def machine(root, livegate):
+    lscpu = {}
+    for line in sh("lscpu").splitlines():
+        k, _, v = line.partition(":")
+        lscpu[k.strip()] = v.strip()
+
+    def npm_version(pkg):
+        path = os.path.join(root, "tests/bench/node/node_modules", pkg, "package.json")
+        try:
+            return json.load(open(path, encoding="utf-8"))["version"]
+        except (OSError, ValueError, KeyError):
+            return "?"
+
+    lg = "not run"
+    if livegate and os.path.exists(livegate):
+        digest = hashlib.sha256(open(livegate, "rb").read()).hexdigest()[:12]
+        rev = sh("git -C %s rev-parse --short HEAD 2>/dev/null" % root) or "no commit yet"
+        lg = "%s (sha256 %s, source %s, release build)" % (livegate, digest, rev)
+    mem = sh("free -g | awk '/Mem:/{print $2}'")
+    return [
+        ("CPU", "%s, %s CPUs (%s), %s" % (lscpu.get("Model name", "?"), lscpu.get("CPU(s)", "?"),
+                                          lscpu.get("Hypervisor vendor", "bare metal"),
+                                          lscpu.get("Virtualization type", ""))),
+        ("Memory", "%s GiB" % mem),
+        ("Kernel", sh("uname -sr")),
+        ("OS", "Debian " + sh("cat /etc/debian_version")),
+        ("Open files per process", sh("bash -c 'ulimit -n'")),
+        ("livegate", lg),
+        ("Nchan", sh("dpkg-query -W -f='${Version}' libnginx-mod-nchan") + " on nginx "
+         + sh("nginx -v 2>&1").replace("nginx version: ", "")),
+        ("Node.js", "%s, ws %s, ioredis %s" % (sh("node --version"), npm_version("ws"),
+                                                npm_version("ioredis"))),
+        ("Redis", sh("redis-server --version").split(" sha=")[0]),
+        ("wrk", sh("dpkg-query -W -f='${Version}' wrk")),
+        ("Compiler", sh("gcc --version | head -1")),
+    ]
+
+
+def load(path):
+    rows = []
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if line:
+            rows.append(json.loads(line))
+    return rows
+
+
+def summarise(rows):
+    """(scenario, server, clients) -> dict of medians over rounds, plus n."""
+    groups = defaultdict(list)
+    for r in rows:
+        groups[(r["scenario"], r["server"], r.get("clients", 0))].append(r)
+    out = {}
+    for key, rs in groups.items():
+        agg = {"n": len(rs)}
+        for k in rs[0]:
+            vals = [r[k] for r in rs if isinstance(r.get(k), (int, float))]
+            if vals and len(vals) == len(rs):
+                agg[k] = statistics.median(vals)
+        agg["min_ready_ratio"] = min(r.get("ready", 0) / max(r.get("clients", 1), 1) for r in rs)
+        out[key] = agg
+    return out
+
+
+def fmt(v, nd=1):
+    if v is None or (isinstance(v, (int, float)) and v < 0):
+        return "–"
+    if isinstance(v, float) and nd == 0:
+        return "{:,.0f}".format(v)
+    return ("{:,.%df}" % nd).format(v)
+
+
+def fanout_table(summ, scenario, floor_key=True):
+    keys = sorted((k for k in summ if k[0] == scenario),
+                  key=lambda k: (k[2], ORDER.index(k[1]) if k[1] in ORDER else 99))
+    if not keys:
+        return ["_not run_", ""]
+    lines = ["| subscribers | server | subscribed | p50 ms | p99 ms | max ms | last one ms "
+             "| deliveries/s in a fan-out | server CPU µs/delivery | × floor | KiB per connection | runs |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for k in keys:
+        s = summ[k]
+        fl = summ.get((scenario, "floor", k[2])) if floor_key else None
+        ratio = "–"
+        if fl and fl.get("cpu_us_per_delivery", 0) > 0:
+            ratio = "%.2f" % (s["cpu_us_per_delivery"] / fl["cpu_us_per_delivery"])
+        lines.append("| {:,} | {} | {:,}/{:,} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            k[2], SERVER_LABEL.get(k[1], k[1]), int(s["ready"]), k[2], fmt(s["lat_p50_ms"]),
+            fmt(s["lat_p99_ms"]), fmt(s["lat_max_ms"]), fmt(s["last_p50_ms"]),
+            fmt(s["fanout_deliveries_per_s"], 0), fmt(s["cpu_us_per_delivery"], 2), ratio,
+            fmt(s["mem_kib_per_conn"], 2), s["n"]))
+    return lines + [""]
+
+
+def plot(summ, png, workdir):
+    """Two panels against subscribers: time until the last subscriber has the
+    message, and server CPU per delivery (one-channel runs, one core each)."""
+    series = []
+    for srv in ORDER:
+        pts = sorted((k[2], summ[k]) for k in summ if k[0] == "one-channel" and k[1] == srv)
+        if not pts:
+            continue
+        dat = os.path.join(workdir, "plot-%s.dat" % srv)
+        with open(dat, "w", encoding="utf-8") as f:
+            for n, s in pts:
+                f.write("%d %.3f %.3f %.3f\n" % (n, s["last_p50_ms"], s["lat_p50_ms"],
+                                                   s["cpu_us_per_delivery"]))
+        series.append((srv, dat))
+    two = sorted((k[1], summ[k]) for k in summ if k[0] == "two-cores")
+    twodat = os.path.join(workdir, "plot-two.dat")
+    with open(twodat, "w", encoding="utf-8") as f:
+        for srv, s in two:
+            f.write('%d %.3f "%s"\n' % (s["clients"], s["last_p50_ms"], SERVER_LABEL.get(srv, srv)))
+    if not series:
+        return False
+    style = {"livegate-w1": "lc rgb '#d62728' lw 3 pt 7", "floor": "lc rgb '#555555' lw 2 dt 2 pt 6",
+             "nchan-w1": "lc rgb '#1f77b4' lw 2 pt 5", "node": "lc rgb '#2ca02c' lw 2 pt 9"}
+    gp = ["set terminal pngcairo size 1400,560 font 'DejaVu Sans,12'",
+          "set output '%s'" % png,
+          "set multiplot layout 1,2 title 'One channel, server on CPU 0, load generator on CPU 1 (medians of the run)'",
+          "set grid", "set key top left", "set xlabel 'subscribers'",
+          "set format x '%.0s%c'", "set yrange [0:*]", "set offsets graph 0.03, graph 0.03, graph 0.08, 0",
+          "set title 'Time until the last subscriber has the message'",
+          "set ylabel 'ms (PUBLISH to receipt)'"]
+    parts = []
+    for srv, dat in series:
+        parts.append("'%s' using 1:2 with linespoints %s title '%s'"
+                     % (dat, style.get(srv, "lw 2"), SERVER_LABEL.get(srv, srv)))
+    if two:
+        parts.append("'%s' using 1:2:3 with labels point pt 2 ps 1.5 offset char -1,0 right "
+                     "font ',9' notitle" % twodat)
+    gp.append("plot " + ", ".join(parts))
+    gp += ["set title 'Server CPU per delivery'", "set ylabel 'µs of server CPU per delivered frame'",
+           "set key bottom right"]
+    gp.append("plot " + ", ".join("'%s' using 1:4 with linespoints %s title '%s'"
+                                  % (dat, style.get(srv, "lw 2"), SERVER_LABEL.get(srv, srv))
+                                  for srv, dat in series))
+    gp.append("unset multiplot")
+    script = os.path.join(workdir, "plot.gp")
+    open(script, "w", encoding="utf-8").write("\n".join(gp) + "\n")
+    res = subprocess.run(["gnuplot", script], capture_output=True, text=True)
+    if res.returncode != 0:
+        print("gnuplot failed:", res.stderr)
+        return False
+    return True
+
+
+def verdict(ok):
+    return "**met**" if ok else "**not met**"
+
+
+def targets(summ, rows):
+    out = ["| target | where it stands (this run) | verdict |", "|---|---|---|"]
+    g = summ.get
+
+    # 1. CPU per delivery vs floor, one worker, one core each.
+    sizes = sorted({k[2] for k in summ if k[0] == "one-channel"})
+    ratios = []
+    for n in sizes:
+        lg, fl = g(("one-channel", "livegate-w1", n)), g(("one-channel", "floor", n))
+        if lg and fl and fl["cpu_us_per_delivery"] > 0:
+            ratios.append((n, lg["cpu_us_per_delivery"], fl["cpu_us_per_delivery"]))
+    if ratios:
+        txt = "; ".join("{:,} subscribers: {:.2f} µs vs floor {:.2f} µs = **{:.2f}×**".format(
+            n, a, b, a / b) for n, a, b in ratios)
+        ok = all(a / b <= 1.10 for n, a, b in ratios)
+        out.append("| Server CPU per delivery ≤ 1.10× the floor (1 worker vs 1 floor process) | %s "
+                   "(table 1) | %s |" % (txt, verdict(ok)))
+    else:
+        out.append("| Server CPU per delivery ≤ 1.10× the floor | livegate not run | – |")
+
+    # 2. Memory per idle connection.
+    idle = g(("idle", "livegate-w1", max([k[2] for k in summ if k[0] == "idle"] or [0])))
+    if idle:
+        peers = "; ".join("%s %.2f KiB" % (SERVER_LABEL[k[1]], v["mem_kib_per_conn"])
+                          for k, v in summ.items() if k[0] == "idle" and k[1] != "livegate-w1")
+        out.append("| ≤ 3 KiB server memory per idle connection (Nchan: 10.2) | livegate **%.2f KiB** "
+                   "over %s idle connections (Pss of all its processes, after minus before); %s "
+                   "(table 3) | %s |" % (idle["mem_kib_per_conn"], fmt(idle["ready"], 0), peers,
+                                        verdict(idle["mem_kib_per_conn"] <= 3.0)))
+    else:
+        out.append("| ≤ 3 KiB per idle connection | livegate not run | – |")
+
+    # 3. Time to the last of the largest one-channel fan-out, both cores.
+    two = {k[1]: v for k, v in summ.items() if k[0] == "two-cores"}
+    if "livegate-w2" in two and "nchan-w1" in two and "nchan-w2" in two:
+        lg, n1, n2 = two["livegate-w2"]["last_p50_ms"], two["nchan-w1"]["last_p50_ms"], two["nchan-w2"]["last_p50_ms"]
+        ok = lg <= 0.6 * n1 and lg <= n2
+        out.append("| {:,} subscribers on one channel: last one ≤ 0.6× Nchan 1 worker and ≤ Nchan 2 workers "
+                   "(both cores) | livegate 2 workers **{:.0f} ms**; Nchan 1 worker {:.0f} ms (ratio {:.2f}); "
+                   "Nchan 2 workers {:.0f} ms (table 2) | {} |".format(
+                       int(two["livegate-w2"]["clients"]), lg, n1, lg / n1, n2, verdict(ok)))
+    else:
+        out.append("| Last of 18k subscribers vs Nchan | livegate not run | – |")
+
+    # 4. 72k connections with 4 workers.
+    w4 = [v for k, v in summ.items() if k[0] == "workers-4"]
+    if w4:
+        s = w4[0]
+        ok = s["ready"] == s["clients"] and s["deliveries"] == s["expected"] and s["refused"] == 0
+        out.append("| 72k connections held by one gateway with 4 workers on one Redis | {:,} of {:,} subscribed, "
+                   "{:,} of {:,} deliveries, last one {:.0f} ms, {:.2f} KiB per connection (table 3) | {} |".format(
+                       int(s["ready"]), int(s["clients"]), int(s["deliveries"]), int(s["expected"]),
+                       s["last_p50_ms"], s["mem_kib_per_conn"], verdict(ok)))
+    else:
+        out.append("| 72k connections with 4 workers | livegate not run | – |")
+
+    # 5. Connect storm.
+    st = [(k, v) for k, v in summ.items() if k[0] == "storm" and k[1] == "livegate-w1"]
+    if st:
+        k, s = st[0]
+        ok = s["connect_s"] <= 3.0 and s["refused"] == 0 and s["failed"] == 0 and s["ready"] == s["clients"]
+        out.append("| Connect storm: 18k clients subscribed within 3 s per worker, none refused | {:,} clients "
+                   "at once on 1 worker: all subscribed in **{:.2f} s**, {} refused, {} failed (table 3) | {} |".format(
+                       k[2], s["connect_s"], int(s["refused"]), int(s["failed"]), verdict(ok)))
+    else:
+        out.append("| Connect storm | livegate not run | – |")
+
+    # 6. Idle CPU.
+    if idle:
+        out.append("| 18k idle connections use < 2%% of one core | livegate **%.2f%%** of one core over %.0f s "
+                   "with %s connections, pings included (table 3) | %s |" % (
+                       idle["cpu_pct"], idle["window_s"], fmt(idle["ready"], 0), verdict(idle["cpu_pct"] < 2.0)))
+    else:
+        out.append("| Idle CPU | livegate not run | – |")
+
+    # 7. Tokens.
+    tok = [r for r in rows if r["scenario"] == "tokens"]
+    if tok:
+        t = tok[0]
+        ok = t["requests_per_s"] >= 20000 and t["non_2xx"] == 0 and t["socket_errors"] == 0
+        out.append("| Private API: ≥ 20,000 tokens/s | **{:,.0f} tokens/s** (wrk, 2 threads, 64 keep-alive "
+                   "connections), {} non-2xx, {} socket errors, p99 {:.2f} ms | {} |".format(
+                       t["requests_per_s"], t["non_2xx"], t["socket_errors"], t["lat_p99_ms"], verdict(ok)))
+    else:
+        out.append("| Private API tokens/s | livegate not run | – |")
+    return out + [""]
+
+
+def deliveries_cell(s):
+    """Deliveries, expected, and what livegate says it merged: an invalidation
+    still queued for a client absorbs the next one on the same channel."""
+    cell = "{:,} ({:,})".format(int(s["deliveries"]), int(s["expected"]))
+    merged = s.get("livegate_invalidations_coalesced_total")
+    if merged:
+        cell += ", {:,} coalesced".format(int(merged))
+    return cell
+
+
+def other_table(summ, rows):
+    lines = ["| scenario | server | clients | subscribed | refused / failed | connect s | "
+             "p50 ms | p99 ms | last one ms | deliveries (expected) | deliveries/s | server CPU µs/delivery "
+             "| server CPU % of a core | KiB per connection |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for scen in ("workers-2", "workers-4", "multi-channel", "storm", "idle"):
+        for k in sorted((k for k in summ if k[0] == scen),
+                        key=lambda k: ORDER.index(k[1]) if k[1] in ORDER else 99):
+            s = summ[k]
+            fan = scen in ("workers-2", "workers-4", "multi-channel")
+            lines.append("| {} | {} | {:,} | {:,} | {}/{} | {:.2f} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                scen, SERVER_LABEL.get(k[1], k[1]), k[2], int(s["ready"]), int(s["refused"]), int(s["failed"]),
+                s["connect_s"], fmt(s["lat_p50_ms"]) if fan else "–", fmt(s["lat_p99_ms"]) if fan else "–",
+                fmt(s["last_p50_ms"]) if scen != "multi-channel" and fan else "–",
+                deliveries_cell(s) if fan else "–",
+                fmt(s["deliveries_per_s"], 0) if scen == "multi-channel" else
+                (fmt(s["fanout_deliveries_per_s"], 0) if fan else "–"),
+                fmt(s["cpu_us_per_delivery"], 2) if fan else "–",
+                fmt(s["cpu_pct"], 2) if scen in ("idle", "multi-channel") else "–",
+                fmt(s["mem_kib_per_conn"], 2)))
+    for t in (r for r in rows if r["scenario"] == "tokens"):
+        lines.append("| tokens (wrk) | {} | 64 keep-alive | – | {} non-2xx / {} errors | – | {:.2f} | {:.2f} | – "
+                     "| {:,} requests | **{:,.0f} tokens/s** | – | – | – |".format(
+                         SERVER_LABEL[t["server"]], t["non_2xx"], t["socket_errors"], t["lat_p50_ms"],
+                         t["lat_p99_ms"], t["requests"], t["requests_per_s"]))
+    return lines + [""]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--commands", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--quick", default="0")
+    ap.add_argument("--elapsed", default="0")
+    ap.add_argument("--rounds", default="1")
+    ap.add_argument("--livegate", default="")
+    ap.add_argument("--root", required=True)
+    a = ap.parse_args()
+    rows = load(a.results)
+    summ = summarise(rows)
+    png = os.path.splitext(a.out)[0] + ".png"
+    have_plot = plot(summ, png, os.path.dirname(a.results))
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    quick = a.quick == "1"
+
+    md = ["# Benchmarks", "",
+          "Generated by `tests/bench/run.sh%s` on %s in %s s; do not edit by hand, run it again. "
+          "%s" % (" --quick" if quick else "", now, a.elapsed,
+                  "**This is a smoke run with small client counts: its figures say nothing about the targets.**"
+                  if quick else ""),
+          "",
+          "livegate against the servers people use for the same job, measured by the same load generator "
+          "on the same machine in the same run, interleaved (each measurement starts a fresh server; the "
+          "order of servers rotates between rounds; %s round(s), tables show medians). Runs on this kind "
+          "of virtual machine vary by about 20%%: compare figures within this page, not across runs." % a.rounds,
+          "", "## Machine", "", "| | |", "|---|---|"]
+    md += ["| %s | %s |" % (k, v.replace("|", "/")) for k, v in machine(a.root, a.livegate)]
+    md += ["", "## How it is measured", "",
+           "- **Load generator** (`tests/bench/loadgen.c`, C, epoll, non-blocking sockets, its own WebSocket "
+           "client): clients are spread over source addresses 127.0.0.2, .3, … (15,000 each) and over several "
+           "processes of at most 18,000 clients (the machine allows 20,000 open files per process). livegate "
+           "clients send `{\"type\":\"subscribe\",\"token\":…}` with an HS256 token minted with the shared "
+           "secret and count as subscribed on `{\"type\":\"subscribed\"}`; the peers' clients count on the "
+           "101 upgrade.",
+           "- **Latency** is PUBLISH to receipt: the publisher writes the `CLOCK_REALTIME` time in ns into the "
+           "payload (`{\"seq\":N,\"t\":…}`) just before it sends the `PUBLISH` to Redis (livegate, Node, floor) "
+           "or the HTTP POST to Nchan's publisher location; each client subtracts it from its clock on "
+           "receipt. *last one* is the median over the messages of the time until the last subscriber had it; "
+           "*deliveries/s in a fan-out* is subscribers divided by that. One warm-up message is not counted; "
+           "each message is published once the previous one has reached every client, plus 0.2 s.",
+           "- **Server CPU per delivery**: the run time of every thread of the server's processes (the sum of "
+           "`/proc/PID/task/*/schedstat`, ns resolution; the same quantity as utime+stime of `/proc/PID/stat`) "
+           "from just before the first measured publish to just after the last delivery, divided by the "
+           "deliveries. On loopback the sender is also billed for much of the receiver's TCP work.",
+           "- **Memory per connection**: the sum of `Pss` (`/proc/PID/smaps_rollup`) of the server's "
+           "processes after the clients are connected and subscribed minus before, divided by the clients. "
+           "Kernel socket memory is not included (the same for every server).",
+           "- **Peers**: the *floor* (`tests/bench/floor.c`) receives the message from its Redis subscription "
+           "like the others and writes one prebuilt frame to every socket with one `send()` each: the kernel's "
+           "cost. *Nchan*: Debian `nginx` + `libnginx-mod-nchan`, memory store, `nchan_subscriber websocket`, "
+           "published by HTTP POST to an `nchan_publisher` location (configuration generated by `run.sh`). "
+           "*Node.js*: `tests/bench/node/server.js`, `ws` + `ioredis`, one Buffer per message sent to every "
+           "client. livegate, Node and the floor wrap the payload the same way "
+           "(`{\"type\":\"invalidate\",\"channel\":\"bench\",\"data\":…}`); Nchan sends the payload as it is.",
+           "- **Placement**: *one core each* = server on CPU 0 and load generator on CPU 1 (`taskset`); "
+           "*both cores* = no pinning, server and load generator share both cores. Redis is not pinned.",
+           "- livegate runs a release build with `LIVEGATE_WORKERS` as stated and `LIVEGATE_MAX_CONNECTIONS=19000`.",
+           ""]
+    md += ["## Targets of issue 5", ""] + targets(summ, rows)
+    if have_plot:
+        md += ["## Plot", "", "![delivery latency and CPU per delivery against subscribers](%s)"
+               % os.path.basename(png), "",
+               "Left: time until the last subscriber has the message (lines: one core each; crosses: both "
+               "cores, the largest size). Right: server CPU per delivery.", ""]
+    md += ["## 1. One channel, one core each", ""] + fanout_table(summ, "one-channel")
+    md += ["## 2. One channel, both cores", "",
+           "Multi-process servers against Nchan with one and two nginx workers; nothing pinned.", ""]
+    md += fanout_table(summ, "two-cores", floor_key=False)
+    md += ["## 3. Scale, channels, storms, idle and the private API", "",
+           "- *workers-2*, *workers-4*: livegate with 2 and 4 worker processes on one Redis, one channel; one "
+           "publish reaches every connection (both cores).",
+           "- *multi-channel*: every client on its own channel plus one shared channel; paced publishes on "
+           "random own channels plus one per second on the shared one; one core each.",
+           "- *storm*: every client connects at once (2 load generator processes); time until all are subscribed.",
+           "- *idle*: connections held with no traffic; server CPU over the period (livegate's pings and "
+           "their pongs included).",
+           "- *tokens*: `POST /v1/tokens` with `{\"channels\":[\"todos\"]}` and the bearer key, wrk with keep-alive.",
+           ""]
+    md += other_table(summ, rows)
+    md += ["## Commands", "", "Reproduce everything with `tests/bench/run.sh` (as root, Debian 12; add "
+           "`--quick` for a smoke run). It ran these measurements, in this order:", "", "```"]
+    md += [l.rstrip() for l in open(a.commands, encoding="utf-8")]
+    md += ["```", "", "<details><summary>Raw results (one JSON line per measurement)</summary>", "", "```"]
+    md += [json.dumps(r, separators=(",", ":")) for r in rows]
+    md += ["```", "", "</details>", ""]
+    open(a.out, "w", encoding="utf-8").write("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+// End-to-end tests of the drop-in script (issue 3) in headless Chromium,
+// against the real livegate binary, a real redis-server and the demo app.
+//
+// Run: node tests/browser/run.mjs [path/to/livegate]   (or meson test browser)
+// Each test opens its own page(s) and closes them, so the demo's request
+// counters (GET /__stats) only count that test's refetches.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { countEvents, events, launch, openPage, waitForEvent } from './lib/browser.mjs';
+import { sleep, waitFor } from './lib/procs.mjs';
+import { Stack, redisCli, repoRoot } from './lib/stack.mjs';
+
+// Long enough for any refetch the script might still owe (debounce is 150 ms)
+// to have reached the demo; used before asserting that none more came.
+const SETTLE_MS = 1500;
+
+const artifacts = process.env.LIVEGATE_BROWSER_ARTIFACTS
+  || path.join(process.env.MESON_BUILD_ROOT || path.join(repoRoot, 'build'), 'tests/browser/artifacts');
+
+let stack;
+let browser;
+
+before(async () => {
+  fs.mkdirSync(artifacts, { recursive: true });
+  for (const f of fs.readdirSync(artifacts)) fs.rmSync(path.join(artifacts, f), { force: true, recursive: true });
+  console.log(`# artifacts (screenshots, server logs): ${artifacts}`);
+  // demo0: default token lifetime; demo1: 3 s tokens for the expiry test.
+  stack = new Stack({ artifacts, demoCount: 2, demoEnv: [{}, { TOKEN_TTL: '3' }] });
+  try {
+    await stack.start();
+    browser = await launch();
+  } catch (e) {
+    for (const p of [stack.redis, stack.livegate, ...(stack.demos || [])]) {
+      if (p) console.log(`# ---- ${p.name} log tail:\n${p.tail(15).replace(/^/gm, '# ')}`);
+    }
+    throw e;
+  }
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (stack) await stack.stop();
+});
+
+const demo = () => stack.demoUrls[0];
+
+// Stores a todo straight into Redis, as another backend process would.
+function putTodo(id, title) {
+  return redisCli(stack.redisPort, ['HSET', 'demo:todos', String(id), JSON.stringify({ title, done: false })]);
+}
+
+// The demo's GET / counters minus a baseline taken earlier.
+async function delta(base, i = 0) {
+  const now = await stack.stats(i);
+  return { refetches: now.refetches - base.refetches, pageLoads: now.page_loads - base.page_loads };
+}
+
+async function withPages(n, url, fn) {
+  const pages = [];
+  try {
+    for (let i = 0; i < n; i++) pages.push(await openPage(browser, url));
+    return await fn(...pages);
+  } finally {
+    for (const p of pages) await p.context().close();
+  }
+}
+
+test('a publish through redis-cli updates the page without a reload', { timeout: 60000 }, async () => {
+  await withPages(1, demo(), async (page) => {
+    assert.equal(await page.evaluate(() => typeof window.Idiomorph), 'undefined', 'the morph library leaks no global');
+    assert.deepEqual(await page.evaluate(() => Object.keys(window.livegate).sort()), ['connect', 'disconnect', 'refresh']);
+    await page.evaluate(() => { window.__marker = 'still here'; });
+    const titleBefore = await page.title();
+    const base = await stack.stats();
+    await page.screenshot({ path: path.join(artifacts, 'publish-before.png') });
+
+    await putTodo(1001, 'added behind the page\'s back');
+    assert.match(await stack.publish('todos', 'x'), /^[1-9]/, 'livegate is subscribed in Redis');
+    await page.waitForSelector('#todo-1001', { timeout: 10000 });
+    await page.screenshot({ path: path.join(artifacts, 'publish-after.png') });
+
+    assert.equal(await page.evaluate(() => window.__marker), 'still here', 'no reload: window state survives');
+    assert.notEqual(await page.title(), titleBefore, '<title> follows the new document');
+    await sleep(SETTLE_MS);
+    assert.deepEqual(await delta(base), { refetches: 1, pageLoads: 0 });
+    assert.equal(await countEvents(page, 'refreshed'), 1);
+  });
+});
+
+test('typed text, focus, selection, scroll and open <details> survive a refresh', { timeout: 60000 }, async () => {
+  await withPages(1, demo(), async (page) => {
+    await page.fill('#draft', 'a draft in a textarea');
+    await page.click('#editable');
+    await page.keyboard.press('End');
+    await page.keyboard.type(' plus mine');
+    await page.click('#more summary');
+    await page.click('#note');
+    await page.keyboard.type('hello world');
+    await page.evaluate(() => {
+      document.getElementById('note').setSelectionRange(2, 7);
+      window.scrollTo(0, 400);
+    });
+    const before = await page.evaluate(() => ({ y: window.scrollY, summary: document.querySelector('#more summary').textContent }));
+    assert.equal(before.y, 400, 'the page is tall enough to scroll');
+
+    await putTodo(1002, 'arrives while the user types');
+    await stack.publish('todos', JSON.stringify({ entity: 'todos', id: '1002', action: 'created' }));
+    await page.waitForSelector('#todo-1002', { state: 'attached', timeout: 10000 });
+
+    const after = await page.evaluate(() => {
+      const note = document.getElementById('note');
+      return {
+        note: note.value,
+        focused: document.activeElement && document.activeElement.id,
+        selection: [note.selectionStart, note.selectionEnd],
+        draft: document.getElementById('draft').value,
+        editable: document.getElementById('editable').textContent,
+        detailsOpen: document.getElementById('more').open,
+        summary: document.querySelector('#more summary').textContent,
+        y: window.scrollY,
+      };
+    });
+    assert.equal(after.note, 'hello world');
+    assert.equal(after.focused, 'note');
+    assert.deepEqual(after.selection, [2, 7]);
+    assert.equal(after.draft, 'a draft in a textarea');
+    assert.equal(after.editable, 'Edit this text. plus mine');
+    assert.equal(after.detailsOpen, true);
+    assert.notEqual(after.summary, before.summary, 'the open <details> itself was updated');
+    assert.equal(after.y, 400);
+    await page.screenshot({ path: path.join(artifacts, 'preserve-after.png') });
+  });
+});
+
+test('a livegate:invalidate handler that calls preventDefault gets the message and no refetch happens', { timeout: 60000 }, async () => {
+  await withPages(1, demo(), async (page) => {
+    await page.evaluate(() => {
+      window.__handled = [];
+      document.addEventListener('livegate:invalidate', (e) => {
+        window.__handled.push(e.detail);
+        e.preventDefault();
+      });
+    });
+    const base = await stack.stats();
+    const data = { entity: 'todos', id: '7', action: 'updated' };
+    await stack.publish('todos', JSON.stringify(data));
+    const handled = await waitFor('the handler to run', () => page.evaluate(() => window.__handled.length && window.__handled));
+    assert.equal(handled.length, 1);
+    assert.equal(handled[0].type, 'invalidate');
+    assert.equal(handled[0].channel, 'todos');
+    assert.deepEqual(handled[0].data, data);
+    await sleep(SETTLE_MS);
+    assert.deepEqual(await delta(base), { refetches: 0, pageLoads: 0 });
+    assert.equal(await countEvents(page, 'refreshed'), 0);
+  });
+});
+
+test('a refetch answering 503 keeps the page and reports livegate:error', { timeout: 60000 }, async () => {
+  await withPages(1, demo() + '/?refetch_status=503', async (page) => {
+    await page.evaluate(() => { window.__marker = 'kept'; });
+    const base = await stack.stats();
+    await stack.publish('todos', 'x');
+    const [err] = await waitForEvent(page, 'error', 1);
+    assert.equal(err.detail.type, 'refresh');
+    assert.equal(err.detail.status, 503);
+    assert.ok(page.consoleErrors.some((m) => m.startsWith('livegate: refetch answered 503')), 'reported on the console');
+    await sleep(SETTLE_MS);
+    assert.equal(await page.evaluate(() => window.__marker), 'kept', 'no reload without data-fallback');
+    assert.deepEqual(await delta(base), { refetches: 1, pageLoads: 0 });
+  });
+});
+
+test('with data-fallback="reload" a failing refetch reloads the page', { timeout: 60000 }, async () => {
+  await withPages(1, demo() + '/?refetch_status=503&fallback=reload', async (page) => {
+    await page.evaluate(() => { window.__marker = 'gone after a reload'; });
+    const base = await stack.stats();
+    await stack.publish('todos', 'x');
+    await waitFor('the page to reload', () => page.evaluate(() => window.__marker === undefined).catch(() => false));
+    assert.deepEqual(await delta(base), { refetches: 1, pageLoads: 1 });
+  });
+});
+
+test('a refetched token naming other channels re-subscribes the open socket', { timeout: 60000 }, async () => {
+  try {
+    await withPages(1, demo(), async (page) => {
+      assert.equal(page.subscribeFrames.length, 1);
+      await redisCli(stack.redisPort, ['SET', 'demo:channels', 'todos,room:1']);
+      await stack.publish('todos', 'x');
+      await waitFor('a second subscribe frame', () => page.subscribeFrames.length >= 2);
+      const { channels } = JSON.parse(Buffer.from(page.subscribeFrames[1].token.split('.')[1], 'base64url'));
+      assert.deepEqual(channels, ['todos', 'room:1']);
+      await waitFor('room:1 to be subscribed in Redis', async () =>
+        Number(await redisCli(stack.redisPort, ['PUBSUB', 'NUMSUB', 'room:1']).then((o) => o.split('\n')[1])) > 0);
+      await stack.publish('room:1', 'y');
+      await waitFor('an invalidation on room:1', async () =>
+        (await events(page, 'invalidate')).some((e) => e.detail.channel === 'room:1'));
+      assert.equal(await countEvents(page, 'connected'), 1, 'the same socket, no reconnect');
+    });
+  } finally {
+    await redisCli(stack.redisPort, ['DEL', 'demo:channels']);
+  }
+});
+
+test('a burst of 50 publishes costs the origin at most 2 refetches', { timeout: 60000 }, async () => {
+  await withPages(1, demo(), async (page) => {
+    const base = await stack.stats();
+    await stack.pipe(Array.from({ length: 50 }, (_, i) => `PUBLISH todos burst-${i}`));
+    // livegate may coalesce a burst for one client (a newer message replaces
+    // one not yet written), but the last one always arrives.
+    await waitFor('the burst\'s last invalidation to reach the page', async () =>
+      (await events(page, 'invalidate')).some((e) => e.detail.data === 'burst-49'));
+    await waitFor('a refetch', async () => (await delta(base)).refetches >= 1);
+    await sleep(SETTLE_MS);
+    const d = await delta(base);
+    assert.ok(d.refetches >= 1 && d.refetches <= 2, `refetches: ${d.refetches}`);
+    assert.equal(d.pageLoads, 0);
+    // When the whole burst landed inside the 150 ms debounce window (the usual
+    // case on loopback), the debounce alone must make it a single refetch.
+    const at = (await events(page, 'invalidate')).filter((e) => String(e.detail.data).startsWith('burst-')).map((e) => e.at);
+    if (Math.max(...at) - Math.min(...at) < 100) assert.equal(d.refetches, 1, 'one refetch for a burst inside the debounce window');
+  });
+});
+
+test('a hidden tab does not refetch, and refetches once when shown', { timeout: 60000 }, async () => {
+  await withPages(1, demo(), async (page) => {
+    await page.evaluate(() => window.__lgSetHidden(true));
+    const base = await stack.stats();
+    await putTodo(1003, 'published while hidden');
+    for (let i = 0; i < 3; i++) {
+      await stack.publish('todos', `hidden-${i}`);
+      await sleep(300); // separate invalidations, not one debounced burst
+    }
+    await waitForEvent(page, 'invalidate', 3);
+    await sleep(SETTLE_MS);
+    assert.deepEqual(await delta(base), { refetches: 0, pageLoads: 0 }, 'hidden: no refetch');
+    assert.equal(await page.$('#todo-1003'), null);
+
+    await page.evaluate(() => window.__lgSetHidden(false));
+    await page.waitForSelector('#todo-1003', { timeout: 10000 });
+    await sleep(SETTLE_MS);
+    assert.deepEqual(await delta(base), { refetches: 1, pageLoads: 0 }, 'shown: exactly one refetch');
+  });
+});
+
+test('two windows converge after a todo is added in one', { timeout: 60000 }, async () => {
+  await withPages(2, demo(), async (a, b) => {
+    await b.evaluate(() => { window.__marker = 'b'; });
+    await b.screenshot({ path: path.join(artifacts, 'two-windows-b-before.png') });
+    await a.fill('#new-title', 'buy milk');
+    await Promise.all([a.waitForURL(demo() + '/'), a.click('#add-button')]);
+    await a.waitForSelector('#todos li:has-text("buy milk")');
+    await b.waitForSelector('#todos li:has-text("buy milk")', { timeout: 10000 });
+    await b.screenshot({ path: path.join(artifacts, 'two-windows-b-after.png') });
+    assert.equal(await b.evaluate(() => window.__marker), 'b', 'window b updated without a reload');
+    const items = (p) => p.$$eval('#todos li', (lis) => lis.map((li) => li.id + ' ' + li.textContent.trim()));
+    assert.deepEqual(await items(b), await items(a));
+  });
+});
+
+test('an expired token is renewed by a refetch and the page stays live', { timeout: 60000 }, async () => {
+  const url = stack.demoUrls[1]; // TOKEN_TTL=3
+  await withPages(1, url, async (page) => {
+    const base = await stack.stats(1);
+    const closes = await waitFor('a 4002 close', async () =>
+      (await events(page, 'disconnected')).filter((e) => e.detail.code === 4002).length > 0, { timeout: 15000 });
+    assert.ok(closes);
+    await waitForEvent(page, 'connected', 2, 15000);
+    assert.ok((await delta(base, 1)).refetches >= 1, 'the page was refetched for a fresh token');
+    const tokens = page.subscribeFrames.map((f) => f.token);
+    assert.ok(tokens.length >= 2, `subscribe frames: ${tokens.length}`);
+    assert.notEqual(tokens[1], tokens[0], 'the reconnect used the refetched page\'s token');
+    for (const f of page.subscribeFrames) {
+      const { exp } = JSON.parse(Buffer.from(f.token.split('.')[1], 'base64url'));
+      assert.ok(exp * 1000 > f.sentAt, 'never reconnects with the expired token');
+    }
+    assert.equal((await delta(base, 1)).pageLoads, 0);
+
+    await putTodo(1004, 'after a token renewal');
+    await stack.publish('todos', 'x');
+    await page.waitForSelector('#todo-1004', { timeout: 10000 });
+  });
+});
+
+test('livegate killed and restarted: the page reconnects and refetches once', { timeout: 90000 }, async () => {
+  await withPages(1, demo(), async (page) => {
+    await page.evaluate(() => { window.__marker = 'kept'; });
+    const base = await stack.stats();
+    await stack.livegate.kill();
+    await waitForEvent(page, 'disconnected', 1);
+    await putTodo(1005, 'written while livegate was down');
+    await stack.startLivegate();
+    await waitForEvent(page, 'connected', 2, 45000);
+    await page.waitForSelector('#todo-1005', { timeout: 10000 });
+    await sleep(SETTLE_MS);
+    assert.deepEqual(await delta(base), { refetches: 1, pageLoads: 0 });
+    assert.equal(await page.evaluate(() => window.__marker), 'kept');
+  });
+});
+
+test('Redis restarted: the resync invalidation refreshes the page', { timeout: 90000 }, async () => {
+  await withPages(1, demo(), async (page) => {
+    await page.evaluate(() => { window.__marker = 'kept'; });
+    assert.ok(await page.$$eval('#todos li', (l) => l.length) > 0, 'earlier tests left todos to lose');
+    const base = await stack.stats();
+    await stack.redis.kill(); // no persistence: the restarted Redis is empty
+    await stack.startRedis();
+    await waitFor('a resync invalidation', async () =>
+      (await events(page, 'invalidate')).some((e) => e.detail.reason === 'resync'), { timeout: 45000 });
+    await page.waitForFunction(() => document.querySelectorAll('#todos li').length === 0, null, { timeout: 10000 });
+    assert.equal(await page.evaluate(() => window.__marker), 'kept');
+    assert.ok((await delta(base)).refetches >= 1);
+    assert.equal((await delta(base)).pageLoads, 0);
+  });
+});

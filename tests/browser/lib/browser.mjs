@@ -1,0 +1,87 @@
+// Debian's chromium, headless, driven by playwright-core; pages come with a
+// recorder of livegate:* events and a switch for document.hidden.
+
+import fs from 'node:fs';
+import { chromium } from 'playwright-core';
+import { waitFor } from './procs.mjs';
+
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+export function launch() {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)`);
+  }
+  // Playwright gives the browser a fresh temporary --user-data-dir.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+// Runs in every page before its own scripts (and so before livegate.js).
+//  - window.__lg.events records every livegate:* event with its detail.
+//  - Headless Chromium always reports pages as visible and CDP has no way to
+//    change that, so document.hidden/visibilityState are redefined to read a
+//    flag that window.__lgSetHidden flips, firing a real visibilitychange:
+//    the script's own visibility code runs unchanged.
+function instrument() {
+  const lg = { events: [], hidden: false };
+  window.__lg = lg;
+  for (const name of ['connected', 'disconnected', 'refreshed', 'error', 'invalidate']) {
+    document.addEventListener(`livegate:${name}`, (e) => {
+      lg.events.push({ name, detail: JSON.parse(JSON.stringify(e.detail ?? null)), at: Date.now() });
+    });
+  }
+  Object.defineProperty(document, 'hidden', { configurable: true, get: () => lg.hidden });
+  Object.defineProperty(document, 'visibilityState', {
+    configurable: true, get: () => (lg.hidden ? 'hidden' : 'visible'),
+  });
+  window.__lgSetHidden = (hidden) => {
+    lg.hidden = hidden;
+    document.dispatchEvent(new Event('visibilitychange'));
+  };
+}
+
+export async function openPage(browser, url) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+  await context.addInitScript(instrument);
+  const page = await context.newPage();
+  page.consoleErrors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.consoleErrors.push(m.text());
+  });
+  page.subscribeFrames = [];
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => {
+      try {
+        const msg = JSON.parse(f.payload);
+        if (msg.type === 'subscribe') page.subscribeFrames.push({ ...msg, sentAt: Date.now() });
+      } catch {
+        // not JSON: not ours to record
+      }
+    });
+  });
+  await page.goto(url);
+  await waitForEvent(page, 'connected', 1);
+  return page;
+}
+
+export function events(page, name) {
+  return page.evaluate((n) => window.__lg.events.filter((e) => e.name === n), name);
+}
+
+// Waits until the page has recorded `count` events called `name` in total.
+export async function waitForEvent(page, name, count, timeout = 15000) {
+  return waitFor(`${count} livegate:${name} event(s)`, async () => {
+    const list = await events(page, name);
+    return list.length >= count ? list : null;
+  }, { timeout });
+}
+
+export async function countEvents(page, name) {
+  return (await events(page, name)).length;
+}

@@ -1,0 +1,134 @@
+"""What happens at livegate's resource limits: a client that stops reading
+(its pending invalidations collapse, memory stays flat, it is dropped after
+the choke limit while other clients keep getting messages), and the
+open-file limit (connections past it are refused, the process keeps
+serving, and takes new connections again once some close)."""
+
+import asyncio
+import os
+import socket
+
+import harness
+from harness import (LivegateTestCase, invalidate, mint_pyjwt, recv_json,
+                     subscribe)
+
+CHOKE_LIMIT_S = 20          # gateway/worker.h LG_CHOKE_LIMIT_S
+PAYLOAD = "x" * 32000       # not JSON: arrives as a string
+
+
+def worker_rss_kib(lg):
+    """VmRSS of livegate's worker processes (children of the main pid)."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != lg.proc.pid:
+                continue
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+class SlowClientTest(LivegateTestCase):
+    async def test_slow_reader_collapses_then_is_dropped(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        token = mint_pyjwt(["feed"])
+        fast, _ = await self.open_sub(lg, token)
+        # websockets stops reading the socket once max_queue messages wait
+        # unread (and read_limit bytes are buffered), so a client that never
+        # calls recv() falls behind at once.
+        slow = await harness.websockets.connect(lg.ws_url, max_queue=1, read_limit=4096,
+                                                ping_interval=None)
+        self.addAsyncCleanup(slow.close)
+        slow.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET,
+                                                           socket.SO_RCVBUF, 4096)
+        await harness.send_json(slow, {"type": "subscribe", "token": token})
+        self.assertEqual((await recv_json(slow))["type"], "subscribed")
+
+        rss0 = worker_rss_kib(lg)
+        n = 120
+        for i in range(n):
+            redis.publish("feed", f"{i}:{PAYLOAD}")
+            # the fast client keeps up; reading in step also paces the test
+            frame = await recv_json(fast, timeout=10)
+            self.assertTrue(frame["data"].startswith(f"{i}:"), frame["data"][:20])
+        m = lg.metrics()
+        # ~3.8 MB went out to the fast client; the slow one's queue stayed
+        # one frame long, replaced by each newer one.
+        self.assertGreater(m["livegate_invalidations_coalesced_total"], 0)
+        self.assertLess(worker_rss_kib(lg) - rss0, 4096,
+                        "worker memory grew with the slow client's backlog")
+        # The choke clock runs while livegate holds data the socket will not
+        # take: keep the channel busy and the slow client is dropped within
+        # the limit (plus a wheel tick or two).
+        deadline = asyncio.get_running_loop().time() + CHOKE_LIMIT_S + 20
+        while lg.metrics().get("livegate_slow_clients_closed_total") != 1.0:
+            self.assertLess(asyncio.get_running_loop().time(), deadline, "slow client not dropped")
+            redis.publish("feed", "tick:" + PAYLOAD)
+            self.assertFrame(await recv_json(fast), invalidate("feed", "tick:" + PAYLOAD))
+            await asyncio.sleep(0.5)
+        # The fast client never noticed.
+        redis.publish("feed", "after")
+        self.assertFrame(await recv_json(fast), invalidate("feed", "after"))
+
+
+class FileLimitTest(LivegateTestCase):
+    NOFILE = 300
+
+    def start_limited(self, redis):
+        lg = harness.Livegate(redis=redis)
+        # prlimit (util-linux) applies the limit to livegate and its workers.
+        real_bin = harness.livegate_bin()
+        wrapper = os.path.join(lg.workdir, "livegate-limited")
+        with open(wrapper, "w") as f:
+            f.write(f"#!/bin/sh\nexec prlimit --nofile={self.NOFILE}:{self.NOFILE} {real_bin} \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        os.environ["LIVEGATE_BIN"] = wrapper
+        self.addCleanup(os.environ.__setitem__, "LIVEGATE_BIN", real_bin)
+        self.addCleanup(lg.stop)
+        self.addCleanup(self._show_log_on_failure, lg)
+        lg.start()
+        return lg
+
+    async def test_connections_past_the_file_limit_are_refused(self):
+        redis = self.start_redis()
+        lg = self.start_limited(redis)
+        token = mint_pyjwt(["many"])
+        ok, refused = [], 0
+        for _ in range(self.NOFILE):
+            try:
+                ws, _ = await subscribe(lg.ws_url, token, timeout=3)
+                ok.append(ws)
+            except (OSError, asyncio.TimeoutError, harness.ConnectionClosed,
+                    harness.websockets.exceptions.InvalidMessage):
+                refused += 1
+        try:
+            self.assertGreater(refused, 0, "no connection was refused past the file limit")
+            self.assertGreater(len(ok), self.NOFILE // 2)
+            self.assertEqual(lg.http_status("/readyz"), 200)
+            # Redis still works for the clients that got in.
+            redis.publish("many", "still")
+            self.assertFrame(await recv_json(ok[0]), invalidate("many", "still"))
+            # Room again once some leave.
+            for ws in ok[-50:]:
+                await ws.close()
+            del ok[-50:]
+            await asyncio.sleep(0.5)
+            ws, frame = await subscribe(lg.ws_url, token, timeout=5)
+            ok.append(ws)
+            self.assertEqual(frame["type"], "subscribed")
+        finally:
+            for ws in ok:
+                await ws.close()
+
+
+if __name__ == "__main__":
+    harness.main()
