@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -66,6 +67,26 @@ static int listen_on(const struct lg_addr *a, char *err, size_t n)
 		return -1;
 	}
 	return fd;
+}
+
+/* Warns when the open-file limit cannot hold LIVEGATE_MAX_CONNECTIONS: the
+ * usual cause of "connections refused" under load. */
+static void check_fd_limit(const struct lg_config *cfg)
+{
+	struct rlimit rl;
+	struct lg_logline l;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= (rlim_t)cfg->max_connections + LG_FD_RESERVE)
+		return;
+	if (lg_log_begin(&l, LG_LOG_WARN, "fd_limit_low")) {
+		lg_log_int(&l, "nofile", (long long)rl.rlim_cur);
+		lg_log_int(&l, "max_connections", cfg->max_connections);
+		lg_log_int(&l, "connections_possible", (long long)rl.rlim_cur - LG_FD_RESERVE);
+		lg_log_str(&l, "fix", "raise the open-file limit (ulimit -n, LimitNOFILE, compose ulimits) "
+		                      "or lower LIVEGATE_MAX_CONNECTIONS");
+		lg_log_end(&l);
+	}
 }
 
 static void log_start(const struct lg_config *cfg)
@@ -307,6 +328,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_start(&cfg);
+	check_fd_limit(&cfg);
 	for (unsigned i = 0; i < cfg.workers && !is_child; i++) {
 		int child_rc = 0;
 		if (spawn(&cfg, shm, slots, (int)i, lg_api_listen_fd(api), main_pid, &child_rc) == 0) {

@@ -41,7 +41,8 @@ struct conn {
 	uint32_t              rate[LG_RATE_FRAMES];  /* ms of the last frames */
 	uint8_t               rate_i;
 	uint8_t               state;
-	uint8_t               want_pong;
+	uint8_t               want_pong;     /* pongs owed (one per ping; the rate
+	                                        limit bounds it by LG_RATE_FRAMES) */
 	uint8_t               want_ping;
 	uint8_t               ping_sent;
 	uint8_t               counted;       /* holds a place in w->n_conns */
@@ -267,7 +268,7 @@ static void handle_message(struct lg_worker *w, struct conn *c, const char *p, s
 	if (type && strcmp(type, "subscribe") == 0)
 		handle_subscribe(w, c, msg);
 	else if (type && strcmp(type, "ping") == 0) {
-		c->want_pong = 1;
+		c->want_pong++;
 		want_write(w, c);
 	} else
 		conn_close(w, c, 4008, "unknown type");
@@ -352,7 +353,7 @@ static int on_writeable(struct lg_worker *w, struct conn *c)
 	if (c->want_pong) {
 		if (!pong && !(pong = lg_frame_new(pong_json, sizeof pong_json - 1)))
 			return -1;
-		c->want_pong = 0;
+		c->want_pong--;
 		if (write_text(c->wsi, pong) < 0)
 			return -1;
 	} else if (c->want_ping) {

@@ -7,8 +7,8 @@ set -euo pipefail
 deps_build=(meson ninja-build pkg-config gcc python3 libwebsockets-dev libmicrohttpd-dev
             libhiredis-dev libjansson-dev libssl-dev uthash-dev check)
 deps_run=(redis-server redis-tools curl)
-deps_test=(python3-websockets python3-jwt python3-yaml libjwt-dev valgrind
-           chromium nodejs npm nginx-light prometheus systemd)
+deps_test=(python3-websockets python3-jwt python3-yaml libjwt-dev valgrind openssl strace
+           chromium nodejs npm nginx prometheus systemd util-linux)
 
 deps_install() {
 	local want=() missing=() p

@@ -300,6 +300,34 @@ test('livegate killed and restarted: the page reconnects and refetches once', { 
   });
 });
 
+test('heartbeat: pings every 25 s, and a server that stops answering is replaced', { timeout: 90000 }, async () => {
+  const page = await openPage(browser, demo(), { fakeClock: true });
+  try {
+    await page.clock.runFor(25000);
+    await waitFor('a ping', () => page.pings >= 1);
+    await sleep(500); // the pong comes back over the real network
+    await page.clock.runFor(10000);
+    assert.equal(await countEvents(page, 'disconnected'), 0, 'answered pings keep the connection');
+
+    stack.livegate.signal('SIGSTOP'); // alive to TCP, silent to the page
+    try {
+      await page.clock.runFor(25000);
+      await waitFor('a second ping', () => page.pings >= 2);
+      await page.clock.runFor(10000);
+      const [gone] = await waitForEvent(page, 'disconnected', 1);
+      assert.equal(gone.detail.reason, 'no pong');
+    } finally {
+      stack.livegate.signal('SIGCONT');
+    }
+    await waitFor('a reconnect', async () => {
+      await page.clock.runFor(1000); // the backoff timer runs on the fake clock
+      return (await countEvents(page, 'connected')) >= 2;
+    }, { timeout: 30000, interval: 200 });
+  } finally {
+    await page.context().close();
+  }
+});
+
 test('Redis restarted: the resync invalidation refreshes the page', { timeout: 90000 }, async () => {
   await withPages(1, demo(), async (page) => {
     await page.evaluate(() => { window.__marker = 'kept'; });

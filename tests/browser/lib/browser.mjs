@@ -46,20 +46,25 @@ function instrument() {
   };
 }
 
-export async function openPage(browser, url) {
+// With { fakeClock: true } the page's timers are Playwright's fake clock,
+// which the test moves on with page.clock.runFor().
+export async function openPage(browser, url, { fakeClock = false } = {}) {
   const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
   await context.addInitScript(instrument);
+  if (fakeClock) await context.clock.install();
   const page = await context.newPage();
   page.consoleErrors = [];
   page.on('console', (m) => {
     if (m.type() === 'error') page.consoleErrors.push(m.text());
   });
   page.subscribeFrames = [];
+  page.pings = 0;
   page.on('websocket', (ws) => {
     ws.on('framesent', (f) => {
       try {
         const msg = JSON.parse(f.payload);
         if (msg.type === 'subscribe') page.subscribeFrames.push({ ...msg, sentAt: Date.now() });
+        if (msg.type === 'ping') page.pings++;
       } catch {
         // not JSON: not ours to record
       }

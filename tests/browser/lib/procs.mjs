@@ -99,6 +99,11 @@ export class Proc {
     return this.stop({ signal: 'SIGKILL', grace: 0 });
   }
 
+  // SIGSTOP/SIGCONT and the like, to the whole group.
+  signal(sig) {
+    if (this.running) signalGroup(this.child.pid, sig);
+  }
+
   tail(lines = 30) {
     try {
       return fs.readFileSync(this.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
