@@ -1,0 +1,129 @@
+"""Operating livegate: a drain spreads its 1012 closes over the window and
+exits 0 before it ends; /metrics passes promtool; no log line of a whole
+session ever carries a token, key or secret."""
+
+import asyncio
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+from harness import LivegateTestCase, mint_pyjwt, recv_json, send_json
+
+KEY1 = "operations-key-one-0123456789abcdefghij"
+KEY2 = "operations-key-two-0123456789abcdefghij"
+
+
+class DrainTest(LivegateTestCase):
+    CLIENTS = 200
+    DRAIN_MS = 3000
+
+    async def test_closes_are_spread_and_exit_is_in_time(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis, env={"LIVEGATE_DRAIN_MS": str(self.DRAIN_MS),
+                                             "LIVEGATE_WORKERS": "2"})
+        token = mint_pyjwt(["todos"])
+        clients = []
+        for _ in range(self.CLIENTS):
+            ws, _ = await self.open_sub(lg, token)
+            clients.append(ws)
+        closed_at = []
+
+        async def wait_close(ws):
+            try:
+                await ws.recv()
+            except harness.ConnectionClosed as e:
+                closed_at.append((time.monotonic(), e.rcvd.code if e.rcvd else None))
+
+        waiters = [asyncio.create_task(wait_close(ws)) for ws in clients]
+        t0 = time.monotonic()
+        lg.proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(asyncio.gather(*waiters), self.DRAIN_MS / 1000 + 5)
+        status = await asyncio.to_thread(lg.proc.wait, 10)
+        exit_after = time.monotonic() - t0
+
+        self.assertEqual(status, 0)
+        self.assertEqual({code for _, code in closed_at}, {1012})
+        self.assertEqual(len(closed_at), self.CLIENTS)
+        offsets = sorted(t - t0 for t, _ in closed_at)
+        window = self.DRAIN_MS / 1000
+        # Spread: the middle 80% of closes span at least half the window,
+        # and no tenth of the window holds more than a quarter of them.
+        p10, p90 = offsets[len(offsets) // 10], offsets[len(offsets) * 9 // 10]
+        self.assertGreater(p90 - p10, window * 0.5, f"closes bunched: p10 {p10:.2f} p90 {p90:.2f}")
+        buckets = [0] * 10
+        for o in offsets:
+            buckets[min(9, int(o / window * 10))] += 1
+        self.assertLessEqual(max(buckets), self.CLIENTS // 4, f"per-tenth counts {buckets}")
+        self.assertLess(exit_after, window + 0.5, "livegate outlived its drain window")
+        self.assertGreater(statistics.median(offsets), window * 0.2)
+
+
+class MetricsFormatTest(LivegateTestCase):
+    @unittest.skipUnless(shutil.which("promtool") or os.environ.get("CI"),
+                         "promtool (Debian package prometheus) not installed")
+    async def test_promtool_accepts_metrics(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        ws, _ = await self.open_sub(lg, mint_pyjwt(["todos"]))
+        redis.publish("todos", "x")
+        await recv_json(ws)
+        status, _, body = lg.http("GET", "/metrics")
+        self.assertEqual(status, 200)
+        text = body.decode() if isinstance(body, bytes) else body
+        for name in ("livegate_connections", "livegate_frames_delivered_total",
+                     "livegate_delivery_seconds_bucket", "livegate_closes_total"):
+            self.assertIn(f"\n{name}", "\n" + text)
+        proc = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
+                              capture_output=True, timeout=30)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+
+class LogSecrecyTest(LivegateTestCase):
+    """Runs a session that touches every path that could log credentials,
+    then greps everything livegate wrote."""
+
+    async def test_no_secret_in_any_log_line(self):
+        redis = self.start_redis(password="redis-pass-0123456789")
+        workdir = tempfile.mkdtemp(prefix="livegate-ops-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        keys = os.path.join(workdir, "keys")
+        with open(keys, "w") as f:
+            f.write(f"k1:{KEY1}\n")
+        lg = self.start_livegate(redis, env={
+            "LIVEGATE_SECRET": None, "LIVEGATE_SECRETS_FILE": keys,
+            "LIVEGATE_REDIS_URL": f"redis://:redis-pass-0123456789@127.0.0.1:{redis.port}",
+            "LIVEGATE_LOG_LEVEL": "debug"})
+        good = lg.mint_api(["todos"])
+        forged = mint_pyjwt(["todos"], secret=KEY2, headers={"kid": "k1"})
+        ws, _ = await self.open_sub(lg, good)
+        lg.api("POST", "/v1/publish", {"channel": "todos", "data": {"n": 1}})
+        await recv_json(ws)
+        bad = await self.open_ws(lg)
+        await send_json(bad, {"type": "subscribe", "token": forged})
+        await self.assertClosedWith(bad, 4001)
+        lg.api("POST", "/v1/tokens", {"channels": ["todos"]}, key="wrong-key-0123456789")
+        # A broken keys file on SIGHUP is logged; its content must not be.
+        with open(keys, "w") as f:
+            f.write(f"k1:{KEY1}\nbroken line with {KEY2}\n")
+        lg.proc.send_signal(signal.SIGHUP)
+        await asyncio.sleep(0.5)
+        redis.kill()          # Redis errors are logged with their reason
+        await asyncio.sleep(0.5)
+        await ws.close()
+        lg.stop()
+        log = lg.log_text()
+        self.assertIn("keys_reload_failed", log)
+        self.assertIn("redis_", log)
+        for secret in (KEY1, KEY2, harness.API_KEY, "redis-pass-0123456789", good, forged,
+                       good.split(".")[2], forged.split(".")[2], "wrong-key-0123456789"):
+            self.assertNotIn(secret, log, "a credential reached the log")
+
+
+if __name__ == "__main__":
+    harness.main()
