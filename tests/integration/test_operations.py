@@ -64,6 +64,54 @@ class DrainTest(LivegateTestCase):
         self.assertGreater(statistics.median(offsets), window * 0.2)
 
 
+def worker_pids(lg):
+    """PIDs of livegate's worker processes (children of the main pid)."""
+    pids = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == lg.proc.pid:
+                    pids.append(int(pid))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+class WorkerRestartTest(LivegateTestCase):
+    async def test_a_killed_worker_is_restarted(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis, env={"LIVEGATE_WORKERS": "2"})
+        token = mint_pyjwt(["todos"])
+        clients = [(await self.open_sub(lg, token))[0] for _ in range(20)]
+        before = worker_pids(lg)
+        self.assertEqual(len(before), 2)
+        victim = before[0]
+        os.kill(victim, signal.SIGKILL)
+        # Its clients see the connection drop (and would reconnect); the
+        # others keep their subscription.
+        dropped = 0
+        for ws in clients:
+            try:
+                await asyncio.wait_for(ws.recv(), 1.0)
+            except harness.ConnectionClosed:
+                dropped += 1
+            except asyncio.TimeoutError:
+                pass
+        self.assertGreater(dropped, 0, "no client was on the killed worker")
+        await asyncio.to_thread(harness.wait_until,
+                                lambda: len(worker_pids(lg)) == 2 and victim not in worker_pids(lg),
+                                5, 0.05, "worker restarted")
+        await asyncio.to_thread(harness.wait_until, lambda: lg.http_status("/readyz") == 200,
+                                5, 0.05, "/readyz 200 again")
+        self.assertEqual(lg.metrics().get("livegate_worker_restarts_total"), 1.0)
+        # New clients are served on both workers again.
+        fresh = [(await self.open_sub(lg, token))[0] for _ in range(dropped)]
+        redis.publish("todos", "after")
+        for ws in fresh:
+            self.assertEqual((await recv_json(ws))["data"], "after")
+        self.assertIn("worker_died", lg.log_text())
+
+
 class MetricsFormatTest(LivegateTestCase):
     @unittest.skipUnless(shutil.which("promtool") or os.environ.get("CI"),
                          "promtool (Debian package prometheus) not installed")
