@@ -319,24 +319,36 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	api = lg_main_api = lg_api_start(&cfg, shm, keys, err, sizeof err);
-	if (!api) {
-		fprintf(stderr, "livegate: %s\n", err);
-		for (unsigned i = 0; i < cfg.workers; i++)
-			close(slots[i].listen_fd);
-		lg_config_free(&cfg);
-		return 1;
-	}
 	log_start(&cfg);
 	check_fd_limit(&cfg);
+	/* Workers first: a child forked before the API's threads exist carries
+	 * none of their state. */
 	for (unsigned i = 0; i < cfg.workers && !is_child; i++) {
 		int child_rc = 0;
-		if (spawn(&cfg, shm, slots, (int)i, lg_api_listen_fd(api), main_pid, &child_rc) == 0) {
+		if (spawn(&cfg, shm, slots, (int)i, -1, main_pid, &child_rc) == 0) {
 			is_child = 1;
 			rc = child_rc;
 		} else if (slots[i].pid <= 0) {
 			slots[i].restart_at_ms = mono_ms() + slots[i].backoff_ms;
 		}
+	}
+	if (is_child) {
+		lg_keyring_free(keys);   /* main's copy; the worker loaded its own */
+		lg_config_free(&cfg);
+		return rc;
+	}
+	api = lg_main_api = lg_api_start(&cfg, shm, keys, err, sizeof err);
+	if (!api) {
+		fprintf(stderr, "livegate: %s\n", err);
+		for (unsigned i = 0; i < cfg.workers; i++) {
+			if (slots[i].pid > 0) {
+				kill(slots[i].pid, SIGKILL);
+				waitpid(slots[i].pid, NULL, 0);
+			}
+			close(slots[i].listen_fd);
+		}
+		lg_config_free(&cfg);
+		return 1;
 	}
 	if (!is_child)
 		rc = supervise(&cfg, shm, slots, api, &sigs, main_pid, &is_child);
