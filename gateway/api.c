@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 struct lg_api {
 	const struct lg_config *cfg;
@@ -336,14 +339,38 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	lg_log_msg(LG_LOG_WARN, "mhd", buf);
 }
 
+/* Returns a listening socket on a, or -1 with err set. Bound here rather
+ * than by MHD so a failure is one line of ours naming the setting. */
+static int listen_private(const struct lg_addr *a, char *err, size_t n)
+{
+	int one = 1;
+	int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(fd, (const struct sockaddr *)&a->sa, a->len) < 0 || listen(fd, 1024) < 0) {
+		snprintf(err, n, "LIVEGATE_PRIVATE_ADDR: cannot listen on %s: %s", a->text, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 struct lg_api *lg_api_start(const struct lg_config *cfg, struct lg_shared *shm,
                             struct lg_keyring *keys, char *err, size_t errlen)
 {
 	struct lg_api *api = calloc(1, sizeof *api);
+	int fd;
 
 	if (!api) {
 		snprintf(err, errlen, "LIVEGATE_PRIVATE_ADDR: out of memory");
 		lg_keyring_free(keys);
+		return NULL;
+	}
+	fd = listen_private(&cfg->private_addr, err, errlen);
+	if (fd < 0) {
+		lg_keyring_free(keys);
+		free(api);
 		return NULL;
 	}
 	api->cfg = cfg;
@@ -353,17 +380,16 @@ struct lg_api *lg_api_start(const struct lg_config *cfg, struct lg_shared *shm,
 	api->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
 	                          0, NULL, NULL, handler, api,
 	                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&cfg->private_addr.sa,
+	                          MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)LG_API_THREADS,
 	                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)LG_API_CONNECTIONS,
 	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
 	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LG_API_TIMEOUT_S,
-	                          MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 	                          MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 	                          MHD_OPTION_END);
 	if (!api->d) {
-		snprintf(err, errlen, "LIVEGATE_PRIVATE_ADDR: cannot listen on %s (in use or not a local address)",
-		         cfg->private_addr.text);
+		snprintf(err, errlen, "LIVEGATE_PRIVATE_ADDR: cannot serve HTTP on %s", cfg->private_addr.text);
+		close(fd);
 		lg_keyring_free(keys);
 		pthread_rwlock_destroy(&api->keys_lock);
 		free(api);
