@@ -423,24 +423,18 @@ static unsigned spread_for(size_t subscribers)
 	return ms > LG_SPREAD_MAX_MS ? LG_SPREAD_MAX_MS : (unsigned)ms;
 }
 
-static void count_members(struct ps_membership *m, void *arg)
-{
-	(void)m;
-	(*(size_t *)arg)++;
-}
-
 void lg_ws_on_message(void *ctx, struct ps_channel *ch, const char *payload, size_t plen)
 {
 	struct lg_worker *w = ctx;
 	struct fanout fo = { w, NULL };
-	size_t nlen, members = 0;
+	size_t nlen;
 	const char *name = ps_channel_name(ch, &nlen);
 	int too_large;
 
 	if (payload)
 		lg_add(&w->st->redis_messages, 1);
-	ps_channel_foreach(ch, count_members, &members);
-	fo.f = lg_frame_invalidate(name, nlen, payload, plen, spread_for(members), &too_large);
+	fo.f = lg_frame_invalidate(name, nlen, payload, plen, spread_for(ps_channel_size(ch)),
+	                           &too_large);
 	if (!fo.f) {
 		lg_log_msg(LG_LOG_ERROR, "fanout", "out of memory building a frame; message dropped");
 		return;

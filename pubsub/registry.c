@@ -164,6 +164,11 @@ const char *ps_channel_name(const struct ps_channel *ch, size_t *len)
 	return ch->name;
 }
 
+size_t ps_channel_size(const struct ps_channel *ch)
+{
+	return ch->n_members;
+}
+
 size_t ps_registry_channel_count(const struct ps_registry *reg)
 {
 	return reg->n_chans;

@@ -80,6 +80,9 @@ void ps_channel_foreach(struct ps_channel *ch,
 /* Returns the channel's name (NUL-terminated) and its length in *len. */
 const char *ps_channel_name(const struct ps_channel *ch, size_t *len);
 
+/* Returns how many local memberships the channel has (confirmed or not). */
+size_t ps_channel_size(const struct ps_channel *ch);
+
 /* Returns how many channels exist (have at least one local subscriber). */
 size_t ps_registry_channel_count(const struct ps_registry *reg);
 

@@ -101,6 +101,7 @@ START_TEST(one_subscribe_per_channel)
 	ck_assert_int_eq(ps_join(R, &c, &mc, "todos", 5), 0);
 	ck_assert_int_eq(F.subs, 1);
 	ck_assert_str_eq(F.last, "todos");
+	ck_assert_uint_eq(ps_channel_size(ma.chan), 3);
 	ck_assert_uint_eq(ps_registry_channel_count(R), 1);
 	/* leave in an order different from the joins */
 	ps_leave(R, &mb);
