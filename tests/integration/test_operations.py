@@ -64,6 +64,24 @@ class DrainTest(LivegateTestCase):
         self.assertGreater(statistics.median(offsets), window * 0.2)
 
 
+class SpreadHintTest(LivegateTestCase):
+    """Big audiences get a "spread" hint so their refetches do not hit the
+    origin in the same millisecond (gateway/worker.h LG_SPREAD_*)."""
+
+    async def test_spread_hint_grows_with_the_audience(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        small, _ = await self.open_sub(lg, mint_pyjwt(["small"]))
+        redis.publish("small", "x")
+        self.assertNotIn("spread", await recv_json(small))
+        token = mint_pyjwt(["big"])
+        clients = [(await self.open_sub(lg, token))[0] for _ in range(600)]
+        redis.publish("big", "x")
+        frames = [await recv_json(ws) for ws in (clients[0], clients[-1])]
+        for f in frames:
+            self.assertEqual(f["spread"], 600 // 5)   # ms: audience / 5, capped at 3 s
+
+
 def worker_pids(lg):
     """PIDs of livegate's worker processes (children of the main pid)."""
     pids = []
