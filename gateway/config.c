@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,12 +70,18 @@ static int p_secrets_file(struct lg_config *c, const char *v, char *e, size_t n)
 	return set_str(&c->secrets_file, v, e, n);
 }
 
-static int p_api_key(struct lg_config *c, const char *v, char *e, size_t n)
+/* Stores v in *dst if it is min..max bytes of printable ASCII without
+ * spaces (the rule for keys and prefixes). */
+static int set_printable(char **dst, const char *v, size_t min, size_t max,
+                         char *e, size_t n)
 {
 	size_t len = strlen(v);
 
-	if (len < LG_API_KEY_MIN_LEN) {
-		snprintf(e, n, "must be at least %d bytes", LG_API_KEY_MIN_LEN);
+	if (len < min || len > max) {
+		if (min)
+			snprintf(e, n, "must be at least %zu bytes", min);
+		else
+			snprintf(e, n, "must be at most %zu bytes", max);
 		return -1;
 	}
 	for (size_t i = 0; i < len; i++)
@@ -82,7 +89,12 @@ static int p_api_key(struct lg_config *c, const char *v, char *e, size_t n)
 			snprintf(e, n, "must be printable ASCII without spaces");
 			return -1;
 		}
-	return set_str(&c->api_key, v, e, n);
+	return set_str(dst, v, e, n);
+}
+
+static int p_api_key(struct lg_config *c, const char *v, char *e, size_t n)
+{
+	return set_printable(&c->api_key, v, LG_API_KEY_MIN_LEN, SIZE_MAX, e, n);
 }
 
 static int p_redis_url(struct lg_config *c, const char *v, char *e, size_t n)
@@ -219,18 +231,7 @@ static int p_origins(struct lg_config *c, const char *v, char *e, size_t n)
 
 static int p_prefix(struct lg_config *c, const char *v, char *e, size_t n)
 {
-	size_t len = strlen(v);
-
-	if (len > LG_PREFIX_MAX_LEN) {
-		snprintf(e, n, "must be at most %d bytes", LG_PREFIX_MAX_LEN);
-		return -1;
-	}
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e) {
-			snprintf(e, n, "must be printable ASCII without spaces");
-			return -1;
-		}
-	return set_str(&c->channel_prefix, v, e, n);
+	return set_printable(&c->channel_prefix, v, 0, LG_PREFIX_MAX_LEN, e, n);
 }
 
 static int p_ttl(struct lg_config *c, const char *v, char *e, size_t n)

@@ -1,6 +1,7 @@
 /* Unit tests of gateway/config (settings from flags and environment) and
  * pubsub/redis_url. */
 #include <check.h>
+#include "check_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,8 +235,6 @@ int main(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, flags_win_over_env);
@@ -247,9 +246,5 @@ int main(void)
 	tcase_add_test(tc, addresses);
 	tcase_add_test(tc, redis_urls);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lg_run_suite(s);
 }

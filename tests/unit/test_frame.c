@@ -1,6 +1,7 @@
 /* Unit tests of gateway/frame (the shared invalidate frames, JSON escaping)
  * and gateway/timer_wheel. */
 #include <check.h>
+#include "check_main.h"
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,8 +226,6 @@ int main(void)
 {
 	Suite *s = suite_create("frame");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, json_payload_is_embedded);
 	tcase_add_test(tc, other_payloads_become_strings);
@@ -237,9 +236,5 @@ int main(void)
 	tcase_add_test(tc, wheel_rearm_and_past_deadlines);
 	tcase_add_test(tc, wheel_catches_up_after_a_stall);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lg_run_suite(s);
 }

@@ -1,6 +1,7 @@
 /* Unit tests of pubsub/registry: refcounted channels, upstream confirmation,
  * resync after an outage, removal in any order, the channel limit. */
 #include <check.h>
+#include "check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,8 +273,6 @@ int main(void)
 {
 	Suite *s = suite_create("registry");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, one_subscribe_per_channel);
@@ -285,9 +284,5 @@ int main(void)
 	tcase_add_test(tc, channel_limit);
 	tcase_add_test(tc, binary_safe_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lg_run_suite(s);
 }
