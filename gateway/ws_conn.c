@@ -1,14 +1,16 @@
 /* gateway/ws_conn.c - one browser WebSocket: the subscribe handshake, the
  * protocol limits, the per-connection invalidation queue and its timers.
  *
- * Outgoing data never waits in a per-connection copy: each channel a client
- * follows has one slot holding at most one pending frame (a reference to the
- * shared frame). A newer message for the same channel replaces the older
- * one, so a slow client costs at most one pointer per channel it follows.
+ * Outgoing data never waits in a per-connection copy: the queue holds
+ * references to the shared frames, at most one per channel followed plus
+ * LG_QUEUE_EXTRA. A client that keeps up gets every message; one that falls
+ * behind has its older invalidations of a channel collapsed into the newest
+ * (out_queue.h), so it costs a bounded number of pointers.
  */
 #include "worker.h"
 #include "frame.h"
 #include "log.h"
+#include "out_queue.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -21,8 +23,6 @@ enum conn_state { CS_AWAIT_SUBSCRIBE, CS_PENDING, CS_READY };
 struct conn_chan {
 	struct ps_membership  m;
 	struct conn          *conn;
-	struct lg_frame      *pending;       /* newest invalidation not yet written */
-	struct conn_chan     *next_pending;  /* the connection's write queue */
 };
 
 struct conn {
@@ -31,7 +31,7 @@ struct conn {
 	struct ps_subscriber  sub;
 	struct conn_chan     *chans;
 	size_t                n_chans;
-	struct conn_chan     *q_head, *q_tail;
+	struct lg_outq        q;             /* invalidations to write */
 	struct lg_frame      *ctl;           /* 'subscribed' frame to send */
 	struct lg_wheel_node  timer;
 	int64_t               exp;           /* token expiry, epoch seconds; 0: none */
@@ -130,28 +130,39 @@ static void conn_kill(struct lg_worker *w, struct conn *c, const char *why)
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-/* Empties the write queue and leaves every channel. */
+/* Leaves every channel (the queue is the caller's to re-key or clear). */
 static void conn_leave_all(struct lg_worker *w, struct conn *c)
 {
-	for (size_t i = 0; i < c->n_chans; i++) {
-		lg_frame_unref(c->chans[i].pending);
+	for (size_t i = 0; i < c->n_chans; i++)
 		ps_leave(w->reg, &c->chans[i].m);
-	}
 	free(c->chans);
 	c->chans = NULL;
 	c->n_chans = 0;
-	c->q_head = c->q_tail = NULL;
 	lg_set(&w->st->channels, ps_registry_channel_count(w->reg));
 }
 
-static void enqueue(struct conn *c, struct conn_chan *cc)
+/* Maps a queued frame's old membership to the new one of the same channel,
+ * or NULL (dropped) when the new token no longer names it. */
+struct rekey {
+	const struct conn_chan       *old;
+	size_t                        n_old;
+	struct conn_chan             *nc;
+	const struct lg_token_claims *cl;
+};
+
+static const void *rekey_one(const void *key, void *arg)
 {
-	cc->next_pending = NULL;
-	if (c->q_tail)
-		c->q_tail->next_pending = cc;
-	else
-		c->q_head = cc;
-	c->q_tail = cc;
+	const struct rekey *rk = arg;
+	const struct conn_chan *cc = key;
+	const char *name;
+
+	if (cc < rk->old || cc >= rk->old + rk->n_old)
+		return NULL;
+	name = ps_channel_name(cc->m.chan, NULL);
+	for (size_t i = 0; i < rk->cl->n_channels; i++)
+		if (strcmp(rk->cl->channels[i], name) == 0)
+			return &rk->nc[i];
+	return NULL;
 }
 
 /* Builds the 'subscribed' frame listing the connection's channels. */
@@ -185,7 +196,7 @@ void lg_ws_on_ready(void *ctx, struct ps_subscriber *sub)
 }
 
 /* Replaces the connection's channels with the token's. Channels kept from
- * the old set keep their place in Redis and their pending frame. */
+ * the old set keep their place in Redis and their queued frames. */
 static void apply_claims(struct lg_worker *w, struct conn *c,
                          const struct lg_token_claims *cl)
 {
@@ -210,19 +221,13 @@ static void apply_claims(struct lg_worker *w, struct conn *c,
 		conn_close(w, c, 1013, "channel limit");
 		return;
 	}
-	for (i = 0; i < cl->n_channels; i++)
-		for (size_t j = 0; j < c->n_chans; j++)
-			if (c->chans[j].pending && strcmp(cl->channels[i],
-			    ps_channel_name(c->chans[j].m.chan, NULL)) == 0) {
-				nc[i].pending = c->chans[j].pending;
-				c->chans[j].pending = NULL;
-			}
+	{
+		struct rekey rk = { c->chans, c->n_chans, nc, cl };
+		lg_outq_rekey(&c->q, rekey_one, &rk);
+	}
 	conn_leave_all(w, c);
 	c->chans = nc;
 	c->n_chans = cl->n_channels;
-	for (i = 0; i < c->n_chans; i++)
-		if (nc[i].pending)
-			enqueue(c, &nc[i]);
 	lg_set(&w->st->channels, ps_registry_channel_count(w->reg));
 	c->exp = cl->exp;
 	c->state = CS_PENDING;
@@ -368,13 +373,8 @@ static int on_writeable(struct lg_worker *w, struct conn *c)
 		c->ctl = NULL;
 		if (rc < 0)
 			return -1;
-	} else if (c->q_head) {
-		struct conn_chan *cc = c->q_head;
-		struct lg_frame *f = cc->pending;
-		c->q_head = cc->next_pending;
-		if (!c->q_head)
-			c->q_tail = NULL;
-		cc->pending = NULL;
+	} else if (!lg_outq_empty(&c->q)) {
+		struct lg_frame *f = lg_outq_pop(&c->q);
 		if (write_text(c->wsi, f) < 0) {
 			lg_frame_unref(f);
 			return -1;
@@ -383,7 +383,7 @@ static int on_writeable(struct lg_worker *w, struct conn *c)
 		lg_metrics_observe(w->st, lg_now_ns() - f->born_ns);
 		lg_frame_unref(f);
 	}
-	if (c->want_pong || c->want_ping || c->ctl || c->q_head)
+	if (c->want_pong || c->want_ping || c->ctl || !lg_outq_empty(&c->q))
 		want_write(w, c);
 	return 0;
 }
@@ -399,16 +399,21 @@ static void fan_one(struct ps_membership *m, void *arg)
 	struct conn_chan *cc = (struct conn_chan *)m;
 	struct conn *c = cc->conn;
 
+	int was_empty;
+
 	if (c->close_code)
 		return;
-	if (cc->pending) {
-		lg_frame_unref(cc->pending);
+	was_empty = lg_outq_empty(&c->q);
+	switch (lg_outq_push(&c->q, cc, fo->f, c->n_chans + LG_QUEUE_EXTRA)) {
+	case 1:
 		lg_add(&fo->w->st->invalidations_coalesced, 1);
-	} else {
-		enqueue(c, cc);
-		want_write(fo->w, c);
+		break;
+	case -1:
+		conn_kill(fo->w, c, "out of memory queueing a frame");
+		return;
 	}
-	cc->pending = lg_frame_ref(fo->f);
+	if (was_empty)
+		want_write(fo->w, c);
 }
 
 /* Returns the spread hint for a channel this big: big audiences refetch
@@ -577,6 +582,7 @@ static void on_closed(struct lg_worker *w, struct conn *c)
 
 	lg_add(&w->st->closes[lg_close_index(code)], 1);
 	lg_wheel_cancel(&c->timer);
+	lg_outq_clear(&c->q);
 	conn_leave_all(w, c);
 	lg_frame_unref(c->ctl);
 	c->ctl = NULL;

@@ -133,6 +133,9 @@ li form {{ display: inline; }}
   <textarea id="draft" rows="3" placeholder="or here"></textarea>
   <div id="editable" contenteditable="true">Edit this text.</div>
   <details id="more"><summary>Details ({total} todos)</summary><p id="more-body">Open me: I stay open across refreshes.</p></details>
+  <button type="button" id="open-dialog" onclick="document.getElementById('dialog').showModal()">Open a dialog</button>
+  <dialog id="dialog"><p id="dialog-body">A dialog stays open too ({total} todos).</p>
+    <form method="dialog"><button>Close</button></form></dialog>
 </section>
 <div id="spacer">Room to scroll. Rendered for request #{render_no}.</div>
 <p id="footer">End of page.</p>

@@ -25,8 +25,11 @@ let browser;
 
 before(async () => {
   fs.mkdirSync(artifacts, { recursive: true });
-  for (const f of fs.readdirSync(artifacts)) fs.rmSync(path.join(artifacts, f), { force: true, recursive: true });
-  console.log(`# artifacts (screenshots, server logs): ${artifacts}`);
+  // Only what an earlier run of this file left: screenshots and server logs.
+  for (const f of fs.readdirSync(artifacts)) {
+    if (/\.(png|log)$/.test(f)) fs.rmSync(path.join(artifacts, f), { force: true });
+  }
+  console.log(`artifacts (screenshots, server logs): ${artifacts}`);
   // demo0: default token lifetime; demo1: 3 s tokens for the expiry test.
   stack = new Stack({ artifacts, demoCount: 2, demoEnv: [{}, { TOKEN_TTL: '3' }] });
   try {
@@ -73,7 +76,9 @@ test('a publish through redis-cli updates the page without a reload', { timeout:
     assert.equal(await page.evaluate(() => typeof window.Idiomorph), 'undefined', 'the morph library leaks no global');
     assert.deepEqual(await page.evaluate(() => Object.keys(window.livegate).sort()), ['connect', 'disconnect', 'refresh']);
     await page.evaluate(() => { window.__marker = 'still here'; });
+    await page.click('#open-dialog');
     const titleBefore = await page.title();
+    const dialogBefore = await page.textContent('#dialog-body');
     const base = await stack.stats();
     await page.screenshot({ path: path.join(artifacts, 'publish-before.png') });
 
@@ -84,13 +89,17 @@ test('a publish through redis-cli updates the page without a reload', { timeout:
 
     assert.equal(await page.evaluate(() => window.__marker), 'still here', 'no reload: window state survives');
     assert.notEqual(await page.title(), titleBefore, '<title> follows the new document');
+    assert.equal(await page.evaluate(() => document.getElementById('dialog').open), true, 'the modal <dialog> stays open');
+    assert.notEqual(await page.textContent('#dialog-body'), dialogBefore, 'and shows the new content');
+    assert.equal(await page.evaluate(() => document.querySelectorAll('script[src$="/livegate.js"]').length), 1,
+      'the refetched page\'s script tag is not added (no code runs twice)');
     await sleep(SETTLE_MS);
     assert.deepEqual(await delta(base), { refetches: 1, pageLoads: 0 });
     assert.equal(await countEvents(page, 'refreshed'), 1);
   });
 });
 
-test('typed text, focus, selection, scroll and open <details> survive a refresh', { timeout: 60000 }, async () => {
+test('typed text, focus, selection, scroll, open <details> and permanent elements survive a refresh', { timeout: 60000 }, async () => {
   await withPages(1, demo(), async (page) => {
     await page.fill('#draft', 'a draft in a textarea');
     await page.click('#editable');
@@ -121,6 +130,7 @@ test('typed text, focus, selection, scroll and open <details> survive a refresh'
         detailsOpen: document.getElementById('more').open,
         summary: document.querySelector('#more summary').textContent,
         y: window.scrollY,
+        status: document.getElementById('status').textContent,
       };
     });
     assert.equal(after.note, 'hello world');
@@ -131,6 +141,7 @@ test('typed text, focus, selection, scroll and open <details> survive a refresh'
     assert.equal(after.detailsOpen, true);
     assert.notEqual(after.summary, before.summary, 'the open <details> itself was updated');
     assert.equal(after.y, 400);
+    assert.equal(after.status, 'live', 'data-livegate-permanent content is the page\'s, not the server\'s');
     await page.screenshot({ path: path.join(artifacts, 'preserve-after.png') });
   });
 });
@@ -202,6 +213,31 @@ test('a refetched token naming other channels re-subscribes the open socket', { 
   } finally {
     await redisCli(stack.redisPort, ['DEL', 'demo:channels']);
   }
+});
+
+test('livegate.disconnect() stops updates; connect() resumes them with one catch-up refetch', { timeout: 60000 }, async () => {
+  await withPages(1, demo(), async (page) => {
+    const base = await stack.stats();
+    await page.evaluate(() => window.livegate.disconnect());
+    const [gone] = await waitForEvent(page, 'disconnected', 1);
+    assert.equal(gone.detail.reconnecting, false);
+    await putTodo(1006, 'published while disconnected');
+    await stack.publish('todos', 'x');
+    await sleep(SETTLE_MS);
+    assert.equal(await countEvents(page, 'invalidate'), 0);
+    assert.deepEqual(await delta(base), { refetches: 0, pageLoads: 0 });
+    assert.equal(await countEvents(page, 'connected'), 1, 'no reconnect after disconnect()');
+
+    await page.evaluate(() => window.livegate.connect());
+    const connected = await waitForEvent(page, 'connected', 2);
+    assert.equal(connected[1].detail.reconnect, true);
+    await page.waitForSelector('#todo-1006', { state: 'attached', timeout: 10000 });
+    await sleep(SETTLE_MS);
+    assert.deepEqual(await delta(base), { refetches: 1, pageLoads: 0 });
+
+    assert.equal(await page.evaluate(() => window.livegate.refresh()), true, 'refresh() resolves to true');
+    assert.deepEqual(await delta(base), { refetches: 2, pageLoads: 0 });
+  });
 });
 
 test('a burst of 50 publishes costs the origin at most 2 refetches', { timeout: 60000 }, async () => {

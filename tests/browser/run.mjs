@@ -27,9 +27,20 @@ if (missing.length) {
   process.exit(1);
 }
 
+// Its own process group, so that a timeout's SIGTERM reaches the test file's
+// process too, which then stops the servers it started.
 const child = spawn(process.execPath, ['--test', '--test-concurrency=1', path.join(here, 'e2e.test.mjs')], {
   env,
   stdio: 'inherit',
+  detached: true,
 });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      // already gone
+    }
+  });
+}

@@ -64,6 +64,26 @@ class DrainTest(LivegateTestCase):
         self.assertGreater(statistics.median(offsets), window * 0.2)
 
 
+class BurstTest(LivegateTestCase):
+    """A client that keeps up gets every message of a burst, in order: the
+    contract's one invalidate per PUBLISH. (Only a client that falls behind
+    has its older invalidations collapsed: test_limits.)"""
+
+    async def test_pipelined_burst_arrives_whole(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        ws, _ = await self.open_sub(lg, mint_pyjwt(["todos", "other"]))
+        n = 200
+        script = "".join(f"PUBLISH {'todos' if i % 3 else 'other'} m{i}\n" for i in range(n))
+        # One redis-cli process pipelines them: Redis hands livegate many
+        # messages per read, before any socket write.
+        subprocess.run(["redis-cli", "-p", str(redis.port)], input=script, text=True,
+                       capture_output=True, check=True, timeout=30)
+        got = [(await recv_json(ws))["data"] for _ in range(n)]
+        self.assertEqual(got, [f"m{i}" for i in range(n)])
+        self.assertEqual(lg.metrics().get("livegate_invalidations_coalesced_total"), 0.0)
+
+
 class SpreadHintTest(LivegateTestCase):
     """Big audiences get a "spread" hint so their refetches do not hit the
     origin in the same millisecond (gateway/worker.h LG_SPREAD_*)."""

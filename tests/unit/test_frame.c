@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "out_queue.h"
 #include "timer_wheel.h"
 
 /* Returns the frame's text parsed as JSON (the frame must be valid JSON). */
@@ -136,6 +137,147 @@ START_TEST(refcount_shares_one_buffer)
 }
 END_TEST
 
+/* --- outgoing queue -------------------------------------------------------- */
+
+/* Pops everything, returning the first letters of the frames' text. */
+static void drain_to(struct lg_outq *q, char *out)
+{
+	struct lg_frame *f;
+	size_t n = 0;
+
+	while ((f = lg_outq_pop(q))) {
+		out[n++] = (char)lg_frame_data(f)[0];
+		lg_frame_unref(f);
+	}
+	out[n] = '\0';
+}
+
+START_TEST(queue_keeps_every_frame_in_order)
+{
+	struct lg_outq q = {0};
+	const char *msgs = "abcdefghij";
+	char got[16];
+	int a, b;
+
+	for (int i = 0; i < 10; i++) {
+		struct lg_frame *f = lg_frame_new(msgs + i, 1);
+		ck_assert_int_eq(lg_outq_push(&q, i % 2 ? &a : &b, f, 12), 0);
+		lg_frame_unref(f);   /* the queue holds its own reference */
+	}
+	drain_to(&q, got);
+	ck_assert_str_eq(got, msgs);
+	ck_assert(lg_outq_empty(&q));
+	lg_outq_clear(&q);
+}
+END_TEST
+
+START_TEST(queue_collapses_the_same_key_when_full)
+{
+	struct lg_outq q = {0};
+	int a, b;
+	char got[16];
+	struct lg_frame *fa[6], *fb;
+
+	fb = lg_frame_new("B", 1);
+	ck_assert_int_eq(lg_outq_push(&q, &b, fb, 4), 0);
+	for (int i = 0; i < 6; i++) {
+		char t = (char)('0' + i);
+		fa[i] = lg_frame_new(&t, 1);
+	}
+	ck_assert_int_eq(lg_outq_push(&q, &a, fa[0], 4), 0);
+	ck_assert_int_eq(lg_outq_push(&q, &a, fa[1], 4), 0);
+	ck_assert_int_eq(lg_outq_push(&q, &a, fa[2], 4), 0);
+	/* full (4): each newer 'a' drops the oldest 'a', never 'B' */
+	ck_assert_int_eq(lg_outq_push(&q, &a, fa[3], 4), 1);
+	ck_assert_int_eq(lg_outq_push(&q, &a, fa[4], 4), 1);
+	ck_assert_int_eq(lg_outq_push(&q, &a, fa[5], 4), 1);
+	ck_assert_uint_eq(fa[0]->refs, 1);   /* dropped: only our reference left */
+	ck_assert_uint_eq(fa[5]->refs, 2);
+	drain_to(&q, got);
+	ck_assert_str_eq(got, "B345");
+	for (int i = 0; i < 6; i++)
+		lg_frame_unref(fa[i]);
+	lg_frame_unref(fb);
+	lg_outq_clear(&q);
+}
+END_TEST
+
+START_TEST(queue_full_of_other_keys_drops_the_oldest)
+{
+	struct lg_outq q = {0};
+	int k[3];
+	char got[8];
+
+	for (int i = 0; i < 3; i++) {
+		char t = (char)('a' + i);
+		struct lg_frame *f = lg_frame_new(&t, 1);
+		ck_assert_int_eq(lg_outq_push(&q, &k[i], f, i < 2 ? 2 : 2), i < 2 ? 0 : 1);
+		lg_frame_unref(f);
+	}
+	drain_to(&q, got);
+	ck_assert_str_eq(got, "bc");
+	lg_outq_clear(&q);
+}
+END_TEST
+
+static int ka, kb, kc;
+static const void *map_a_to_c(const void *key, void *arg)
+{
+	(void)arg;
+	if (key == &ka)
+		return &kc;
+	return key == &kb ? NULL : key;
+}
+
+START_TEST(queue_rekey_moves_and_drops)
+{
+	struct lg_outq q = {0};
+	struct lg_frame *f1 = lg_frame_new("1", 1), *f2 = lg_frame_new("2", 1), *f3 = lg_frame_new("3", 1);
+	char got[8];
+
+	lg_outq_push(&q, &ka, f1, 8);
+	lg_outq_push(&q, &kb, f2, 8);
+	lg_outq_push(&q, &ka, f3, 8);
+	lg_outq_rekey(&q, map_a_to_c, NULL);
+	ck_assert_uint_eq(q.len, 2);
+	ck_assert_ptr_eq(q.e[q.head].key, &kc);
+	ck_assert_uint_eq(f2->refs, 1);
+	drain_to(&q, got);
+	ck_assert_str_eq(got, "13");
+	lg_frame_unref(f1);
+	lg_frame_unref(f2);
+	lg_frame_unref(f3);
+	lg_outq_clear(&q);
+}
+END_TEST
+
+START_TEST(queue_wraps_and_grows)
+{
+	struct lg_outq q = {0};
+	char got[64], want[64];
+	int key;
+	size_t n = 0;
+
+	/* interleave pushes and pops so the ring wraps before it grows */
+	for (int round = 0; round < 20; round++) {
+		for (int i = 0; i < 3; i++) {
+			char t = (char)('A' + (round * 3 + i) % 26);
+			struct lg_frame *f = lg_frame_new(&t, 1);
+			ck_assert_int_eq(lg_outq_push(&q, &key, f, LG_OUTQ_MAX), 0);
+			lg_frame_unref(f);
+		}
+		struct lg_frame *f = lg_outq_pop(&q);
+		want[n++] = (char)lg_frame_data(f)[0];
+		lg_frame_unref(f);
+	}
+	drain_to(&q, got);
+	memcpy(want + n, got, strlen(got) + 1);
+	for (size_t i = 0; i < 60; i++)
+		ck_assert_int_eq(want[i], 'A' + (int)(i % 26));
+	lg_outq_clear(&q);
+}
+END_TEST
+
 /* --- timer wheel ----------------------------------------------------------- */
 
 struct item {
@@ -232,6 +374,11 @@ int main(void)
 	tcase_add_test(tc, resync_and_too_large);
 	tcase_add_test(tc, spread_hint_and_subscribed);
 	tcase_add_test(tc, refcount_shares_one_buffer);
+	tcase_add_test(tc, queue_keeps_every_frame_in_order);
+	tcase_add_test(tc, queue_collapses_the_same_key_when_full);
+	tcase_add_test(tc, queue_full_of_other_keys_drops_the_oldest);
+	tcase_add_test(tc, queue_rekey_moves_and_drops);
+	tcase_add_test(tc, queue_wraps_and_grows);
 	tcase_add_test(tc, wheel_fires_at_deadline);
 	tcase_add_test(tc, wheel_rearm_and_past_deadlines);
 	tcase_add_test(tc, wheel_catches_up_after_a_stall);

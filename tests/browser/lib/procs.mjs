@@ -8,6 +8,16 @@ import net from 'node:net';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Every child still running, so that a test run that is killed (a timeout,
+// Ctrl-C) does not leave servers behind: their groups get SIGKILL on exit.
+const live = new Set();
+process.once('exit', () => {
+  for (const p of live) signalGroup(p.child.pid, 'SIGKILL');
+});
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.once(sig, () => process.exit(128 + (sig === 'SIGTERM' ? 15 : 2)));
+}
+
 // A port the kernel just handed out on 127.0.0.1. Another process could take
 // it before we use it; on loopback during a test run that is rare enough.
 export function freePort() {
@@ -62,6 +72,7 @@ export class Proc {
     });
     fs.closeSync(log);
     this.child = child;
+    live.add(this);
     this.exitCode = undefined;
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
@@ -92,6 +103,7 @@ export class Proc {
     }
     // Whatever the leader left behind in its group (a forked worker).
     signalGroup(child.pid, 'SIGKILL');
+    live.delete(this);
     this.child = null;
   }
 

@@ -1,0 +1,52 @@
+/* gateway/out_queue.h - a connection's outgoing invalidations: a bounded
+ * FIFO of shared frames, each filed under a key (the channel membership).
+ *
+ * A client that keeps up gets every frame in order. One that falls behind
+ * fills the queue; past its limit the oldest frame of the same key is
+ * dropped to make room for the newest, so a slow client costs at most
+ * `limit` pointers and still learns, per channel, that something changed.
+ */
+#ifndef LG_GATEWAY_OUT_QUEUE_H
+#define LG_GATEWAY_OUT_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+
+struct lg_outq_ent {
+	const void      *key;
+	struct lg_frame *f;
+};
+
+struct lg_outq {
+	struct lg_outq_ent *e;     /* ring; NULL until the first push */
+	uint16_t            head;
+	uint16_t            len;
+	uint16_t            cap;
+};
+
+#define LG_OUTQ_MAX 1024       /* hard ceiling on any limit */
+
+/* Appends f (taking a reference) under key, keeping at most limit entries.
+ * Returns 0 when appended, 1 when an older frame was dropped to make room
+ * (the oldest of the same key, else the oldest of all), -1 when out of
+ * memory (nothing queued). */
+int lg_outq_push(struct lg_outq *q, const void *key, struct lg_frame *f, size_t limit);
+
+/* Removes the oldest entry and returns its frame (the caller owns that
+ * reference), or NULL when empty. */
+struct lg_frame *lg_outq_pop(struct lg_outq *q);
+
+/* Returns 1 if nothing is queued. */
+int lg_outq_empty(const struct lg_outq *q);
+
+/* Replaces every key with map(key, arg); entries mapped to NULL are dropped.
+ * Order is kept. */
+void lg_outq_rekey(struct lg_outq *q, const void *(*map)(const void *key, void *arg),
+                   void *arg);
+
+/* Drops everything and frees the ring. */
+void lg_outq_clear(struct lg_outq *q);
+
+#endif
