@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -118,35 +120,54 @@ static void log_start(const struct lg_config *cfg)
 	lg_log_end(&l);
 }
 
-/* Forks worker i. Returns the pid in the parent; in the child, runs the
- * worker and stores its exit code in *child_rc, returning 0. */
-static pid_t spawn(const struct lg_config *cfg, struct lg_shared *shm, struct slot *slots,
-                   int i, int api_fd, pid_t main_pid, int *child_rc)
-{
-	pid_t pid = fork();
+/* The variable that makes an exec'd livegate a worker: "index,listen_fd,shm_fd".
+ * Internal: set only by main for its own children. */
+#define WORKER_ENV "LIVEGATE_INTERNAL_WORKER"
 
+/* Starts worker i as a fresh exec of this binary, so it inherits none of
+ * main's threads or their locks (a plain fork of a threaded process can
+ * deadlock in the child), only its listening socket and the metrics
+ * mapping. Returns the pid, or -1. */
+static pid_t spawn(struct slot *slots, int i, int shm_fd, pid_t main_pid, char **argv)
+{
+	extern char **environ;
+	char var[96];
+	char **envp;
+	size_t n = 0, k = 0;
+	pid_t pid;
+
+	snprintf(var, sizeof var, WORKER_ENV "=%d,%d,%d", i, slots[i].listen_fd, shm_fd);
+	while (environ[n])
+		n++;
+	envp = calloc(n + 2, sizeof *envp);   /* built before fork: the child only execs */
+	if (!envp) {
+		lg_log_msg(LG_LOG_ERROR, "spawn_failed", "out of memory");
+		return -1;
+	}
+	for (size_t j = 0; j < n; j++)
+		if (strncmp(environ[j], WORKER_ENV "=", sizeof WORKER_ENV) != 0)
+			envp[k++] = environ[j];
+	envp[k++] = var;
+	pid = fork();
+	if (pid == 0) {
+		/* Child: async-signal-safe calls only until execve. The worker dies
+		 * with main, whatever killed main; every fd but its two is closed. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != main_pid ||
+		    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 ||
+		    fcntl(slots[i].listen_fd, F_SETFD, 0) < 0 || fcntl(shm_fd, F_SETFD, 0) < 0)
+			_exit(126);
+		execve("/proc/self/exe", argv, envp);
+		_exit(127);
+	}
+	free(envp);
 	if (pid < 0) {
 		lg_log_msg(LG_LOG_ERROR, "fork_failed", strerror(errno));
 		return -1;
 	}
-	if (pid > 0) {
-		slots[i].pid = pid;
-		slots[i].started_ms = mono_ms();
-		slots[i].restart_at_ms = 0;
-		return pid;
-	}
-	/* The worker dies with main, whatever killed main. */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != main_pid) {
-		*child_rc = 1;
-		return 0;
-	}
-	for (int k = 0; k < (int)cfg->workers; k++)
-		if (k != i && slots[k].listen_fd >= 0)
-			close(slots[k].listen_fd);
-	if (api_fd >= 0)
-		close(api_fd);
-	*child_rc = lg_worker_run(cfg, shm, i, slots[i].listen_fd);
-	return 0;
+	slots[i].pid = pid;
+	slots[i].started_ms = mono_ms();
+	slots[i].restart_at_ms = 0;
+	return pid;
 }
 
 /* Reaps dead workers and schedules their restart (unless draining). */
@@ -199,9 +220,11 @@ static void reload_keys(const struct lg_config *cfg, struct lg_api *api)
 
 /* Supervises the workers until they have all exited after SIGTERM.
  * Returns 0 when every worker exited in time. */
-static int supervise(const struct lg_config *cfg, struct lg_shared *shm, struct slot *slots,
-                     struct lg_api *api, const sigset_t *sigs, pid_t main_pid, int *is_child)
+static int supervise(const struct lg_config *cfg, struct lg_shared *shm, int shm_fd,
+                     struct slot *slots, struct lg_api *api, const sigset_t *sigs,
+                     char **argv)
 {
+	pid_t main_pid = getpid();
 	unsigned n = cfg->workers;
 	uint64_t kill_at = 0;
 	int draining = 0, rc = 0;
@@ -241,13 +264,11 @@ static int supervise(const struct lg_config *cfg, struct lg_shared *shm, struct 
 				continue;
 			}
 			if (!draining && slots[i].restart_at_ms && now >= slots[i].restart_at_ms) {
-				int child_rc = 0;
 				lg_add(&shm->worker_restarts, 1);
-				if (spawn(cfg, shm, slots, (int)i, lg_api_listen_fd(api), main_pid, &child_rc) == 0) {
-					*is_child = 1;
-					return child_rc;
-				}
-				alive++;
+				if (spawn(slots, (int)i, shm_fd, main_pid, argv) > 0)
+					alive++;
+				else
+					slots[i].restart_at_ms = now + RESTART_MAX_MS;
 			}
 		}
 		if (draining && !alive)
@@ -263,17 +284,116 @@ static int supervise(const struct lg_config *cfg, struct lg_shared *shm, struct 
 	}
 }
 
+/* Blocks the signals both roles take synchronously (sigtimedwait in main,
+ * signalfd in workers); done before any thread or child exists. */
+static void block_signals(sigset_t *sigs)
+{
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGHUP);
+	sigaddset(sigs, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* The worker role: the exec'd child of main. Returns its exit code. */
+static int worker_main(const struct lg_config *cfg, const char *spec)
+{
+	int idx, lfd, mfd, used = 0;
+	struct lg_shared *shm;
+	sigset_t sigs;
+	int rc;
+
+	if (sscanf(spec, "%d,%d,%d%n", &idx, &lfd, &mfd, &used) != 3 || spec[used] ||
+	    idx < 0 || idx >= LG_MAX_WORKERS || lfd < 3 || mfd < 3) {
+		fprintf(stderr, "livegate: " WORKER_ENV " is internal to livegate\n");
+		return 2;
+	}
+	unsetenv(WORKER_ENV);
+	block_signals(&sigs);
+	shm = lg_metrics_attach(mfd);
+	close(mfd);
+	if (!shm) {
+		fprintf(stderr, "livegate: worker %d: cannot map the metrics: %s\n", idx + 1, strerror(errno));
+		close(lfd);
+		return 1;
+	}
+	rc = lg_worker_run(cfg, shm, idx, lfd);
+	munmap(shm, sizeof *shm);
+	return rc;
+}
+
+/* Stops the workers started so far (start-up failed after them). */
+static void kill_workers(struct slot *slots, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (slots[i].pid > 0) {
+			kill(slots[i].pid, SIGKILL);
+			waitpid(slots[i].pid, NULL, 0);
+		}
+		if (slots[i].listen_fd >= 0)
+			close(slots[i].listen_fd);
+	}
+}
+
+/* The main role. Returns the process exit code. */
+static int main_main(const struct lg_config *cfg, struct lg_keyring *keys, char **argv)
+{
+	struct slot slots[LG_MAX_WORKERS];
+	struct lg_shared *shm;
+	struct lg_api *api;
+	char err[512];
+	sigset_t sigs;
+	int shm_fd, rc;
+
+	lg_log_setup(cfg->log_level, cfg->log_format == LG_LOG_JSON, "main");
+	block_signals(&sigs);
+	shm = lg_metrics_create(&shm_fd);
+	if (!shm) {
+		fprintf(stderr, "livegate: cannot create shared memory for metrics: %s\n", strerror(errno));
+		lg_keyring_free(keys);
+		return 1;
+	}
+	atomic_store(&shm->n_workers, (int)cfg->workers);
+	memset(slots, 0, sizeof slots);
+	for (unsigned i = 0; i < cfg->workers; i++) {
+		slots[i].backoff_ms = RESTART_MIN_MS;
+		slots[i].listen_fd = listen_on(&cfg->public_addr, err, sizeof err);
+		if (slots[i].listen_fd < 0) {
+			fprintf(stderr, "livegate: %s\n", err);
+			kill_workers(slots, i);
+			lg_keyring_free(keys);
+			return 1;
+		}
+	}
+	api = lg_main_api = lg_api_start(cfg, shm, keys, err, sizeof err);
+	if (!api) {
+		fprintf(stderr, "livegate: %s\n", err);
+		kill_workers(slots, cfg->workers);
+		return 1;
+	}
+	log_start(cfg);
+	check_fd_limit(cfg);
+	for (unsigned i = 0; i < cfg->workers; i++)
+		if (spawn(slots, (int)i, shm_fd, getpid(), argv) < 0)
+			slots[i].restart_at_ms = mono_ms() + slots[i].backoff_ms;
+	rc = supervise(cfg, shm, shm_fd, slots, api, &sigs, argv);
+	lg_api_stop(api);
+	lg_main_api = NULL;
+	lg_log_msg(LG_LOG_INFO, "exit", NULL);
+	close(shm_fd);
+	munmap(shm, sizeof *shm);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct lg_config cfg;
-	struct lg_shared *shm;
 	struct lg_keyring *keys;
-	struct lg_api *api;
-	struct slot slots[LG_MAX_WORKERS];
+	const char *worker = getenv(WORKER_ENV);
 	char err[512];
-	sigset_t sigs;
-	pid_t main_pid = getpid();
-	int rc, is_child = 0;
+	int rc;
 
 	rc = lg_config_load(&cfg, argc, argv, NULL, stdout, err, sizeof err);
 	if (rc != 0) {
@@ -282,84 +402,14 @@ int main(int argc, char **argv)
 		lg_config_free(&cfg);
 		return rc < 0 ? 2 : 0;
 	}
-	if (lg_keys_load(&cfg, &keys, err, sizeof err) < 0) {
+	if (worker) {
+		rc = worker_main(&cfg, worker);
+	} else if (lg_keys_load(&cfg, &keys, err, sizeof err) < 0) {
 		fprintf(stderr, "livegate: %s\n", err);
-		lg_config_free(&cfg);
-		return 2;
+		rc = 2;
+	} else {
+		rc = main_main(&cfg, keys, argv);
 	}
-	lg_log_setup(cfg.log_level, cfg.log_format == LG_LOG_JSON, "main");
-	/* Signals are taken synchronously (sigtimedwait here, signalfd in the
-	 * workers), so block them before any thread or child exists. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGCHLD);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	shm = lg_metrics_create();
-	if (!shm) {
-		fprintf(stderr, "livegate: cannot map shared memory for metrics: %s\n", strerror(errno));
-		lg_keyring_free(keys);
-		lg_config_free(&cfg);
-		return 1;
-	}
-	atomic_store(&shm->n_workers, (int)cfg.workers);
-	memset(slots, 0, sizeof slots);
-	for (unsigned i = 0; i < cfg.workers; i++) {
-		slots[i].backoff_ms = RESTART_MIN_MS;
-		slots[i].listen_fd = listen_on(&cfg.public_addr, err, sizeof err);
-		if (slots[i].listen_fd < 0) {
-			fprintf(stderr, "livegate: %s\n", err);
-			while (i--)
-				close(slots[i].listen_fd);
-			lg_keyring_free(keys);
-			lg_config_free(&cfg);
-			return 1;
-		}
-	}
-	log_start(&cfg);
-	check_fd_limit(&cfg);
-	/* Workers first: a child forked before the API's threads exist carries
-	 * none of their state. */
-	for (unsigned i = 0; i < cfg.workers && !is_child; i++) {
-		int child_rc = 0;
-		if (spawn(&cfg, shm, slots, (int)i, -1, main_pid, &child_rc) == 0) {
-			is_child = 1;
-			rc = child_rc;
-		} else if (slots[i].pid <= 0) {
-			slots[i].restart_at_ms = mono_ms() + slots[i].backoff_ms;
-		}
-	}
-	if (is_child) {
-		lg_keyring_free(keys);   /* main's copy; the worker loaded its own */
-		lg_config_free(&cfg);
-		return rc;
-	}
-	api = lg_main_api = lg_api_start(&cfg, shm, keys, err, sizeof err);
-	if (!api) {
-		fprintf(stderr, "livegate: %s\n", err);
-		for (unsigned i = 0; i < cfg.workers; i++) {
-			if (slots[i].pid > 0) {
-				kill(slots[i].pid, SIGKILL);
-				waitpid(slots[i].pid, NULL, 0);
-			}
-			close(slots[i].listen_fd);
-		}
-		lg_config_free(&cfg);
-		return 1;
-	}
-	if (!is_child)
-		rc = supervise(&cfg, shm, slots, api, &sigs, main_pid, &is_child);
-	if (is_child) {
-		/* A worker leaves main's API threads alone: they do not exist here. */
-		lg_config_free(&cfg);
-		return rc;
-	}
-	lg_api_stop(api);
-	lg_log_msg(LG_LOG_INFO, "exit", NULL);
 	lg_config_free(&cfg);
-	munmap(shm, sizeof *shm);
 	return rc;
 }

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 const double lg_hist_bounds[LG_HIST_BUCKETS] = {
 	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
@@ -15,12 +17,28 @@ static const char *const close_labels[LG_CLOSE_COUNT] = {
 	"1000", "1001", "1006", "1012", "1013", "4001", "4002", "4003", "4008", "other"
 };
 
-struct lg_shared *lg_metrics_create(void)
+struct lg_shared *lg_metrics_attach(int fd)
 {
-	void *p = mmap(NULL, sizeof(struct lg_shared), PROT_READ | PROT_WRITE,
-	               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	void *p = mmap(NULL, sizeof(struct lg_shared), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
-	return p == MAP_FAILED ? NULL : p;   /* anonymous maps come zeroed */
+	return p == MAP_FAILED ? NULL : p;
+}
+
+struct lg_shared *lg_metrics_create(int *fd)
+{
+	struct lg_shared *s;
+	int saved;
+
+	*fd = memfd_create("livegate-metrics", MFD_CLOEXEC);
+	if (*fd < 0)
+		return NULL;
+	if (ftruncate(*fd, sizeof(struct lg_shared)) < 0 || !(s = lg_metrics_attach(*fd))) {
+		saved = errno;
+		close(*fd);
+		errno = saved;
+		return NULL;
+	}
+	return s;   /* a fresh memfd reads as zeroes */
 }
 
 enum lg_close_idx lg_close_index(int code)

@@ -59,8 +59,13 @@ struct lg_shared {
 	struct lg_worker_stats w[LG_MAX_WORKERS];
 };
 
-/* Returns a zeroed struct lg_shared in MAP_SHARED memory, or NULL. */
-struct lg_shared *lg_metrics_create(void);
+/* Returns a zeroed struct lg_shared in shared memory backed by a memfd
+ * (its fd in *fd, close-on-exec, so main can hand it to exec'd workers),
+ * or NULL with errno set. */
+struct lg_shared *lg_metrics_create(int *fd);
+
+/* Maps the struct lg_shared behind fd (from lg_metrics_create), or NULL. */
+struct lg_shared *lg_metrics_attach(int fd);
 
 /* Adds n to a counter owned by the calling process (single writer). */
 static inline void lg_add(lg_counter *c, uint64_t n)
