@@ -7,6 +7,7 @@ serving, and takes new connections again once some close)."""
 import asyncio
 import os
 import socket
+import subprocess
 
 import harness
 from harness import (LivegateTestCase, invalidate, mint_pyjwt, recv_json,
@@ -14,6 +15,13 @@ from harness import (LivegateTestCase, invalidate, mint_pyjwt, recv_json,
 
 CHOKE_LIMIT_S = 20          # gateway/worker.h LG_CHOKE_LIMIT_S
 PAYLOAD = "x" * 32000       # not JSON: arrives as a string
+
+
+def sanitized(path):
+    """True for an AddressSanitizer build: its quarantine keeps freed memory
+    resident, so RSS says nothing about livegate's own bounds there."""
+    out = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
+    return "libasan" in out
 
 
 def worker_rss_kib(lg):
@@ -61,11 +69,12 @@ class SlowClientTest(LivegateTestCase):
             frame = await recv_json(fast, timeout=10)
             self.assertTrue(frame["data"].startswith(f"{i}:"), frame["data"][:20])
         m = lg.metrics()
-        # ~3.8 MB went out to the fast client; the slow one's queue stayed
-        # one frame long, replaced by each newer one.
+        # ~3.8 MB went out to the fast client; the slow one's queue stopped
+        # at its limit (channels + 16 frames), older ones collapsed.
         self.assertGreater(m["livegate_invalidations_coalesced_total"], 0)
-        self.assertLess(worker_rss_kib(lg) - rss0, 4096,
-                        "worker memory grew with the slow client's backlog")
+        if not sanitized(harness.livegate_bin()):
+            self.assertLess(worker_rss_kib(lg) - rss0, 4096,
+                            "worker memory grew with the slow client's backlog")
         # The choke clock runs while livegate holds data the socket will not
         # take: keep the channel busy and the slow client is dropped within
         # the limit (plus a wheel tick or two).
