@@ -128,7 +128,8 @@ static void log_start(const struct lg_config *cfg)
  * main's threads or their locks (a plain fork of a threaded process can
  * deadlock in the child), only its listening socket and the metrics
  * mapping. Returns the pid, or -1. */
-static pid_t spawn(struct slot *slots, int i, int shm_fd, pid_t main_pid, char **argv)
+static pid_t spawn(struct slot *slots, int i, int shm_fd, pid_t main_pid, const char *exe,
+                   char **argv)
 {
 	extern char **environ;
 	char var[96];
@@ -156,7 +157,7 @@ static pid_t spawn(struct slot *slots, int i, int shm_fd, pid_t main_pid, char *
 		    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 ||
 		    fcntl(slots[i].listen_fd, F_SETFD, 0) < 0 || fcntl(shm_fd, F_SETFD, 0) < 0)
 			_exit(126);
-		execve("/proc/self/exe", argv, envp);
+		execve(exe, argv, envp);
 		_exit(127);
 	}
 	free(envp);
@@ -222,7 +223,7 @@ static void reload_keys(const struct lg_config *cfg, struct lg_api *api)
  * Returns 0 when every worker exited in time. */
 static int supervise(const struct lg_config *cfg, struct lg_shared *shm, int shm_fd,
                      struct slot *slots, struct lg_api *api, const sigset_t *sigs,
-                     char **argv)
+                     const char *exe, char **argv)
 {
 	pid_t main_pid = getpid();
 	unsigned n = cfg->workers;
@@ -265,7 +266,7 @@ static int supervise(const struct lg_config *cfg, struct lg_shared *shm, int shm
 			}
 			if (!draining && slots[i].restart_at_ms && now >= slots[i].restart_at_ms) {
 				lg_add(&shm->worker_restarts, 1);
-				if (spawn(slots, (int)i, shm_fd, main_pid, argv) > 0)
+				if (spawn(slots, (int)i, shm_fd, main_pid, exe, argv) > 0)
 					alive++;
 				else
 					slots[i].restart_at_ms = now + RESTART_MAX_MS;
@@ -282,6 +283,35 @@ static int supervise(const struct lg_config *cfg, struct lg_shared *shm, int shm
 			kill_at = now + 60000;
 		}
 	}
+}
+
+/* Finds this binary's path for re-exec: /proc/self/exe when /proc is
+ * mounted (it names the file even if argv[0] lies), else argv[0] itself or
+ * as found on PATH (a chroot or a minimal container without /proc). Returns
+ * 0, or -1 with err set. */
+static int find_self(const char *argv0, char *out, size_t n, char *err, size_t errlen)
+{
+	ssize_t len = readlink("/proc/self/exe", out, n - 1);
+	const char *path = getenv("PATH");
+
+	if (len > 0 && (size_t)len < n - 1) {
+		out[len] = '\0';
+		return 0;
+	}
+	if (strchr(argv0, '/')) {
+		if ((size_t)snprintf(out, n, "%s", argv0) < n && access(out, X_OK) == 0)
+			return 0;
+	} else {
+		while (path && *path) {
+			size_t dl = strcspn(path, ":");
+			if ((size_t)snprintf(out, n, "%.*s/%s", (int)dl, path, argv0) < n &&
+			    access(out, X_OK) == 0)
+				return 0;
+			path += dl + (path[dl] == ':');
+		}
+	}
+	snprintf(err, errlen, "cannot find the livegate binary to start workers from");
+	return -1;
 }
 
 /* Blocks the signals both roles take synchronously (sigtimedwait in main,
@@ -343,11 +373,16 @@ static int main_main(const struct lg_config *cfg, struct lg_keyring *keys, char 
 	struct slot slots[LG_MAX_WORKERS];
 	struct lg_shared *shm;
 	struct lg_api *api;
-	char err[512];
+	char err[512], exe[4096];
 	sigset_t sigs;
 	int shm_fd, rc;
 
 	lg_log_setup(cfg->log_level, cfg->log_format == LG_LOG_JSON, "main");
+	if (find_self(argv[0], exe, sizeof exe, err, sizeof err) < 0) {
+		fprintf(stderr, "livegate: %s\n", err);
+		lg_keyring_free(keys);
+		return 1;
+	}
 	block_signals(&sigs);
 	shm = lg_metrics_create(&shm_fd);
 	if (!shm) {
@@ -376,9 +411,9 @@ static int main_main(const struct lg_config *cfg, struct lg_keyring *keys, char 
 	log_start(cfg);
 	check_fd_limit(cfg);
 	for (unsigned i = 0; i < cfg->workers; i++)
-		if (spawn(slots, (int)i, shm_fd, getpid(), argv) < 0)
+		if (spawn(slots, (int)i, shm_fd, getpid(), exe, argv) < 0)
 			slots[i].restart_at_ms = mono_ms() + slots[i].backoff_ms;
-	rc = supervise(cfg, shm, shm_fd, slots, api, &sigs, argv);
+	rc = supervise(cfg, shm, shm_fd, slots, api, &sigs, exe, argv);
 	lg_api_stop(api);
 	lg_main_api = NULL;
 	lg_log_msg(LG_LOG_INFO, "exit", NULL);

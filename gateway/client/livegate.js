@@ -15,7 +15,10 @@
   const srcPath = new URL(me.src, location.href).pathname;
   const wsUrl = ds.url || (function () {
     const u = new URL(me.src, location.href);
-    return (u.protocol === "https:" ? "wss://" : "ws://") + u.host + "/ws";
+    // "ws" next to the script, so a path prefix (/livegate/livegate.js
+    // behind a proxy) carries over to the socket (/livegate/ws).
+    return (u.protocol === "https:" ? "wss://" : "ws://") + u.host +
+      u.pathname.replace(/[^/]*$/, "ws");
   })();
 
   const HEARTBEAT_MS = 25000, PONG_MS = 10000, BACKOFF_MS = 1000, BACKOFF_CAP_MS = 30000;
