@@ -35,13 +35,28 @@ static int grow(struct lg_outq *q, size_t limit)
 /* Removes entry i (0 = oldest), dropping its frame, keeping the order. */
 static void remove_at(struct lg_outq *q, size_t i)
 {
+	q->bytes -= at(q, i)->f->len;
 	lg_frame_unref(at(q, i)->f);
 	for (; i + 1 < q->len; i++)
 		*at(q, i) = *at(q, i + 1);
 	q->len--;
 }
 
-int lg_outq_push(struct lg_outq *q, const void *key, struct lg_frame *f, size_t limit)
+/* Drops the oldest entry of key, else the oldest of all. */
+static void collapse_one(struct lg_outq *q, const void *key)
+{
+	size_t victim = 0;
+
+	for (size_t i = 0; i < q->len; i++)
+		if (at(q, i)->key == key) {
+			victim = i;
+			break;
+		}
+	remove_at(q, victim);
+}
+
+int lg_outq_push(struct lg_outq *q, const void *key, struct lg_frame *f, size_t limit,
+                 size_t max_bytes)
 {
 	int dropped = 0;
 
@@ -49,20 +64,19 @@ int lg_outq_push(struct lg_outq *q, const void *key, struct lg_frame *f, size_t 
 		limit = LG_OUTQ_MAX;
 	if (limit == 0)
 		return -1;
+	while (q->len && q->bytes + f->len > max_bytes) {
+		collapse_one(q, key);
+		dropped++;
+	}
 	if (q->len == q->cap && grow(q, limit) < 0) {
-		size_t victim = 0;
 		if (q->len == 0)
 			return -1;   /* out of memory with nothing to give back */
-		for (size_t i = 0; i < q->len; i++)
-			if (at(q, i)->key == key) {
-				victim = i;
-				break;
-			}
-		remove_at(q, victim);
-		dropped = 1;
+		collapse_one(q, key);
+		dropped++;
 	}
 	*at(q, q->len) = (struct lg_outq_ent){ key, lg_frame_ref(f) };
 	q->len++;
+	q->bytes += f->len;
 	return dropped;
 }
 
@@ -75,6 +89,14 @@ struct lg_frame *lg_outq_pop(struct lg_outq *q)
 	f = at(q, 0)->f;
 	q->head = (uint16_t)((q->head + 1) % q->cap);
 	q->len--;
+	q->bytes -= f->len;
+	if (!q->len && q->cap > LG_OUTQ_KEEP_CAP) {
+		/* a burst grew it; an idle connection goes back to costing nothing */
+		free(q->e);
+		q->e = NULL;
+		q->cap = 0;
+		q->head = 0;
+	}
 	return f;
 }
 
@@ -91,10 +113,12 @@ void lg_outq_rekey(struct lg_outq *q, const void *(*map)(const void *key, void *
 	for (size_t i = 0; i < q->len; i++) {
 		struct lg_outq_ent ent = *at(q, i);
 		ent.key = map(ent.key, arg);
-		if (ent.key)
+		if (ent.key) {
 			*at(q, kept++) = ent;
-		else
+		} else {
+			q->bytes -= ent.f->len;
 			lg_frame_unref(ent.f);
+		}
 	}
 	q->len = (uint16_t)kept;
 }

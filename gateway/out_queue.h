@@ -21,18 +21,21 @@ struct lg_outq_ent {
 
 struct lg_outq {
 	struct lg_outq_ent *e;     /* ring; NULL until the first push */
+	uint32_t            bytes; /* frame bytes queued */
 	uint16_t            head;
 	uint16_t            len;
 	uint16_t            cap;
 };
 
-#define LG_OUTQ_MAX 1024       /* hard ceiling on any limit */
+#define LG_OUTQ_MAX      1024  /* hard ceiling on any entry limit */
+#define LG_OUTQ_KEEP_CAP 16    /* a drained ring larger than this is freed */
 
-/* Appends f (taking a reference) under key, keeping at most limit entries.
- * Returns 0 when appended, 1 when an older frame was dropped to make room
- * (the oldest of the same key, else the oldest of all), -1 when out of
- * memory (nothing queued). */
-int lg_outq_push(struct lg_outq *q, const void *key, struct lg_frame *f, size_t limit);
+/* Appends f (taking a reference) under key, keeping at most limit entries
+ * and max_bytes of frames (the newest frame is always kept). Returns how
+ * many older frames were dropped to make room (each the oldest of the same
+ * key, else the oldest of all), or -1 when out of memory (nothing queued). */
+int lg_outq_push(struct lg_outq *q, const void *key, struct lg_frame *f, size_t limit,
+                 size_t max_bytes);
 
 /* Removes the oldest entry and returns its frame (the caller owns that
  * reference), or NULL when empty. */

@@ -26,7 +26,8 @@
 #define LG_RX_BUFFER            512     /* lws receive buffer per connection    */
 #define LG_SNDBUF               65536   /* SO_SNDBUF clamp per socket           */
 #define LG_FD_RESERVE           64      /* fds kept free for Redis, signals...  */
-#define LG_QUEUE_EXTRA          16      /* queued frames per client beyond one per channel */
+#define LG_QUEUE_EXTRA          256     /* queued frames per client beyond one per channel */
+#define LG_QUEUE_BYTES          262144  /* frame bytes one client's queue may pin */
 #define LG_SPREAD_MIN_SUBS      500     /* channels this big get a spread hint  */
 #define LG_SPREAD_MAX_MS        3000
 

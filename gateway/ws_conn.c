@@ -2,10 +2,11 @@
  * protocol limits, the per-connection invalidation queue and its timers.
  *
  * Outgoing data never waits in a per-connection copy: the queue holds
- * references to the shared frames, at most one per channel followed plus
- * LG_QUEUE_EXTRA. A client that keeps up gets every message; one that falls
- * behind has its older invalidations of a channel collapsed into the newest
- * (out_queue.h), so it costs a bounded number of pointers.
+ * references to the shared frames: at most one per channel followed plus
+ * LG_QUEUE_EXTRA, and LG_QUEUE_BYTES of them. That absorbs a burst Redis
+ * hands over in one read, so a client that keeps up gets every message; one
+ * that falls behind has its older invalidations of a channel collapsed into
+ * the newest (out_queue.h), so it pins a bounded amount of memory.
  */
 #include "worker.h"
 #include "frame.h"
@@ -399,19 +400,18 @@ static void fan_one(struct ps_membership *m, void *arg)
 	struct conn_chan *cc = (struct conn_chan *)m;
 	struct conn *c = cc->conn;
 
-	int was_empty;
+	int was_empty, dropped;
 
 	if (c->close_code)
 		return;
 	was_empty = lg_outq_empty(&c->q);
-	switch (lg_outq_push(&c->q, cc, fo->f, c->n_chans + LG_QUEUE_EXTRA)) {
-	case 1:
-		lg_add(&fo->w->st->invalidations_coalesced, 1);
-		break;
-	case -1:
+	dropped = lg_outq_push(&c->q, cc, fo->f, c->n_chans + LG_QUEUE_EXTRA, LG_QUEUE_BYTES);
+	if (dropped < 0) {
 		conn_kill(fo->w, c, "out of memory queueing a frame");
 		return;
 	}
+	if (dropped)
+		lg_add(&fo->w->st->invalidations_coalesced, (uint64_t)dropped);
 	if (was_empty)
 		want_write(fo->w, c);
 }

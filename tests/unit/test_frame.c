@@ -161,7 +161,7 @@ START_TEST(queue_keeps_every_frame_in_order)
 
 	for (int i = 0; i < 10; i++) {
 		struct lg_frame *f = lg_frame_new(msgs + i, 1);
-		ck_assert_int_eq(lg_outq_push(&q, i % 2 ? &a : &b, f, 12), 0);
+		ck_assert_int_eq(lg_outq_push(&q, i % 2 ? &a : &b, f, 12, 1 << 20), 0);
 		lg_frame_unref(f);   /* the queue holds its own reference */
 	}
 	drain_to(&q, got);
@@ -179,18 +179,18 @@ START_TEST(queue_collapses_the_same_key_when_full)
 	struct lg_frame *fa[6], *fb;
 
 	fb = lg_frame_new("B", 1);
-	ck_assert_int_eq(lg_outq_push(&q, &b, fb, 4), 0);
+	ck_assert_int_eq(lg_outq_push(&q, &b, fb, 4, 1 << 20), 0);
 	for (int i = 0; i < 6; i++) {
 		char t = (char)('0' + i);
 		fa[i] = lg_frame_new(&t, 1);
 	}
-	ck_assert_int_eq(lg_outq_push(&q, &a, fa[0], 4), 0);
-	ck_assert_int_eq(lg_outq_push(&q, &a, fa[1], 4), 0);
-	ck_assert_int_eq(lg_outq_push(&q, &a, fa[2], 4), 0);
+	ck_assert_int_eq(lg_outq_push(&q, &a, fa[0], 4, 1 << 20), 0);
+	ck_assert_int_eq(lg_outq_push(&q, &a, fa[1], 4, 1 << 20), 0);
+	ck_assert_int_eq(lg_outq_push(&q, &a, fa[2], 4, 1 << 20), 0);
 	/* full (4): each newer 'a' drops the oldest 'a', never 'B' */
-	ck_assert_int_eq(lg_outq_push(&q, &a, fa[3], 4), 1);
-	ck_assert_int_eq(lg_outq_push(&q, &a, fa[4], 4), 1);
-	ck_assert_int_eq(lg_outq_push(&q, &a, fa[5], 4), 1);
+	ck_assert_int_eq(lg_outq_push(&q, &a, fa[3], 4, 1 << 20), 1);
+	ck_assert_int_eq(lg_outq_push(&q, &a, fa[4], 4, 1 << 20), 1);
+	ck_assert_int_eq(lg_outq_push(&q, &a, fa[5], 4, 1 << 20), 1);
 	ck_assert_uint_eq(fa[0]->refs, 1);   /* dropped: only our reference left */
 	ck_assert_uint_eq(fa[5]->refs, 2);
 	drain_to(&q, got);
@@ -211,7 +211,7 @@ START_TEST(queue_full_of_other_keys_drops_the_oldest)
 	for (int i = 0; i < 3; i++) {
 		char t = (char)('a' + i);
 		struct lg_frame *f = lg_frame_new(&t, 1);
-		ck_assert_int_eq(lg_outq_push(&q, &k[i], f, i < 2 ? 2 : 2), i < 2 ? 0 : 1);
+		ck_assert_int_eq(lg_outq_push(&q, &k[i], f, i < 2 ? 2 : 2, 1 << 20), i < 2 ? 0 : 1);
 		lg_frame_unref(f);
 	}
 	drain_to(&q, got);
@@ -229,15 +229,45 @@ static const void *map_a_to_c(const void *key, void *arg)
 	return key == &kb ? NULL : key;
 }
 
+START_TEST(queue_byte_limit)
+{
+	struct lg_outq q = {0};
+	int a, b;
+	char got[8], big[100];
+	struct lg_frame *f;
+
+	memset(big, 'x', sizeof big);
+	f = lg_frame_new("A", 1);
+	lg_outq_push(&q, &a, f, 100, 250);
+	lg_frame_unref(f);
+	f = lg_frame_new(big, 100);
+	ck_assert_int_eq(lg_outq_push(&q, &b, f, 100, 250), 0);
+	ck_assert_int_eq(lg_outq_push(&q, &b, f, 100, 250), 0);   /* 201 bytes */
+	ck_assert_int_eq(lg_outq_push(&q, &b, f, 100, 250), 1);   /* drops the oldest b */
+	ck_assert_uint_eq(q.bytes, 201);
+	lg_frame_unref(f);
+	/* a frame bigger than the limit still goes in, alone */
+	memset(big, 'y', sizeof big);
+	f = lg_frame_new(big, 100);
+	ck_assert_int_eq(lg_outq_push(&q, &a, f, 100, 50), 3);
+	ck_assert_uint_eq(q.len, 1);
+	lg_frame_unref(f);
+	drain_to(&q, got);
+	ck_assert_str_eq(got, "y");
+	ck_assert_uint_eq(q.bytes, 0);
+	lg_outq_clear(&q);
+}
+END_TEST
+
 START_TEST(queue_rekey_moves_and_drops)
 {
 	struct lg_outq q = {0};
 	struct lg_frame *f1 = lg_frame_new("1", 1), *f2 = lg_frame_new("2", 1), *f3 = lg_frame_new("3", 1);
 	char got[8];
 
-	lg_outq_push(&q, &ka, f1, 8);
-	lg_outq_push(&q, &kb, f2, 8);
-	lg_outq_push(&q, &ka, f3, 8);
+	lg_outq_push(&q, &ka, f1, 8, 1 << 20);
+	lg_outq_push(&q, &kb, f2, 8, 1 << 20);
+	lg_outq_push(&q, &ka, f3, 8, 1 << 20);
 	lg_outq_rekey(&q, map_a_to_c, NULL);
 	ck_assert_uint_eq(q.len, 2);
 	ck_assert_ptr_eq(q.e[q.head].key, &kc);
@@ -263,14 +293,16 @@ START_TEST(queue_wraps_and_grows)
 		for (int i = 0; i < 3; i++) {
 			char t = (char)('A' + (round * 3 + i) % 26);
 			struct lg_frame *f = lg_frame_new(&t, 1);
-			ck_assert_int_eq(lg_outq_push(&q, &key, f, LG_OUTQ_MAX), 0);
+			ck_assert_int_eq(lg_outq_push(&q, &key, f, LG_OUTQ_MAX, 1 << 20), 0);
 			lg_frame_unref(f);
 		}
 		struct lg_frame *f = lg_outq_pop(&q);
 		want[n++] = (char)lg_frame_data(f)[0];
 		lg_frame_unref(f);
 	}
+	ck_assert_uint_gt(q.cap, LG_OUTQ_KEEP_CAP);
 	drain_to(&q, got);
+	ck_assert_ptr_null(q.e);   /* a drained big ring is given back */
 	memcpy(want + n, got, strlen(got) + 1);
 	for (size_t i = 0; i < 60; i++)
 		ck_assert_int_eq(want[i], 'A' + (int)(i % 26));
@@ -377,6 +409,7 @@ int main(void)
 	tcase_add_test(tc, queue_keeps_every_frame_in_order);
 	tcase_add_test(tc, queue_collapses_the_same_key_when_full);
 	tcase_add_test(tc, queue_full_of_other_keys_drops_the_oldest);
+	tcase_add_test(tc, queue_byte_limit);
 	tcase_add_test(tc, queue_rekey_moves_and_drops);
 	tcase_add_test(tc, queue_wraps_and_grows);
 	tcase_add_test(tc, wheel_fires_at_deadline);
