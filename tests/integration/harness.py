@@ -472,6 +472,20 @@ class Livegate:
             raise AssertionError(f"POST /v1/tokens {body} -> {status} {reply}")
         return reply["token"]
 
+    def worker_pids(self):
+        """PIDs of the worker processes (children of the main pid)."""
+        pids = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                        pids.append(int(pid))
+            except (OSError, ValueError, IndexError):
+                continue  # gone meanwhile
+        return pids
+
     def metrics(self):
         """GET /metrics parsed into {series: value}, where series is the
         name with its labels as printed, e.g. 'x_total{reason="expired"}'."""

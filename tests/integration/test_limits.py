@@ -25,22 +25,14 @@ def sanitized(path):
 
 
 def worker_rss_kib(lg):
-    """VmRSS of livegate's worker processes (children of the main pid)."""
+    """VmRSS of livegate's worker processes."""
     total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+    for pid in lg.worker_pids():
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid != lg.proc.pid:
-                continue
             with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
+                total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            continue  # gone meanwhile
     return total
 
 
@@ -62,6 +54,7 @@ class SlowClientTest(LivegateTestCase):
         self.assertEqual((await recv_json(slow))["type"], "subscribed")
 
         rss0 = worker_rss_kib(lg)
+        self.assertGreater(rss0, 1000, "could not read the worker's memory")
         n = 120
         for i in range(n):
             redis.publish("feed", f"{i}:{PAYLOAD}")

@@ -102,26 +102,13 @@ class SpreadHintTest(LivegateTestCase):
             self.assertEqual(f["spread"], 600 // 5)   # ms: audience / 5, capped at 3 s
 
 
-def worker_pids(lg):
-    """PIDs of livegate's worker processes (children of the main pid)."""
-    pids = []
-    for pid in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == lg.proc.pid:
-                    pids.append(int(pid))
-        except (OSError, ValueError, IndexError):
-            continue
-    return pids
-
-
 class WorkerRestartTest(LivegateTestCase):
     async def test_a_killed_worker_is_restarted(self):
         redis = self.start_redis()
         lg = self.start_livegate(redis, env={"LIVEGATE_WORKERS": "2"})
         token = mint_pyjwt(["todos"])
         clients = [(await self.open_sub(lg, token))[0] for _ in range(20)]
-        before = worker_pids(lg)
+        before = lg.worker_pids()
         self.assertEqual(len(before), 2)
         victim = before[0]
         os.kill(victim, signal.SIGKILL)
@@ -137,7 +124,7 @@ class WorkerRestartTest(LivegateTestCase):
                 pass
         self.assertGreater(dropped, 0, "no client was on the killed worker")
         await asyncio.to_thread(harness.wait_until,
-                                lambda: len(worker_pids(lg)) == 2 and victim not in worker_pids(lg),
+                                lambda: len(lg.worker_pids()) == 2 and victim not in lg.worker_pids(),
                                 5, 0.05, "worker restarted")
         await asyncio.to_thread(harness.wait_until, lambda: lg.http_status("/readyz") == 200,
                                 5, 0.05, "/readyz 200 again")
