@@ -408,7 +408,19 @@ class Livegate:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        self.check_sanitizers()
         return status
+
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+    def check_sanitizers(self):
+        """In a -Db_sanitize build a report does not change the exit status
+        of every process (workers, leaks at exit): fail on the report itself."""
+        log = self.log_text()
+        for mark in self.SANITIZER_MARKS:
+            if mark in log:
+                at = log.index(mark)
+                raise AssertionError(f"sanitizer report in livegate's log:\n{log[max(0, at - 200):at + 3000]}")
 
     def log_text(self):
         try:
