@@ -8,7 +8,10 @@ deps_build=(meson ninja-build pkg-config gcc python3 libwebsockets-dev libmicroh
             libhiredis-dev libjansson-dev libssl-dev uthash-dev check)
 deps_run=(redis-server redis-tools curl)
 deps_test=(python3-websockets python3-jwt python3-yaml libjwt-dev valgrind openssl strace
-           chromium nodejs npm nginx prometheus systemd util-linux)
+           chromium nginx prometheus systemd util-linux)
+# Wanted as commands, from Debian only when missing: a machine's own Node.js
+# build (with its own npm) conflicts with Debian's npm package.
+deps_test_cmds=(node:nodejs npm:npm)
 
 deps_install() {
 	local want=() missing=() p
@@ -20,6 +23,11 @@ deps_install() {
 	for p in "${want[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 	done
+	if [ "$1" = test ]; then
+		for p in "${deps_test_cmds[@]}"; do
+			command -v "${p%%:*}" >/dev/null || missing+=("${p#*:}")
+		done
+	fi
 	[ ${#missing[@]} -eq 0 ] && return 0
 	echo "installing: ${missing[*]}" >&2
 	local sudo=""
