@@ -20,6 +20,7 @@ served, split by the X-Livegate-Refetch header, so tests can count refetches.
 Hooks for the browser tests (harmless otherwise):
   Redis key demo:channels   comma list of channels the tokens name (default todos)
   GET /?fallback=reload     renders the script tag with data-fallback="reload"
+  GET /?spread=MS           renders the script tag with data-spread="MS"
   GET /?refetch_status=NNN  answers refetches (X-Livegate-Refetch: 1) with
                             status NNN instead of the page
 """
@@ -172,7 +173,7 @@ class App:
         names = [c.strip() for c in (raw or CHANNEL).split(",") if c.strip()]
         return names or [CHANNEL]
 
-    def render(self, fallback=None):
+    def render(self, fallback=None, spread=None):
         with self.render_lock:
             self.renders += 1
             render_no = self.renders
@@ -180,6 +181,8 @@ class App:
         try:
             token = self.livegate.token(self.channels(), self.token_ttl)
             extra = ' data-fallback="reload"' if fallback == "reload" else ""
+            if spread and spread.isdigit():
+                extra += f' data-spread="{int(spread)}"'
             script_tag = (f'<script src="{html.escape(self.public_url)}/livegate.js" '
                           f'data-token="{html.escape(token)}"{extra} async></script>')
         except LivegateError as e:
@@ -236,7 +239,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(int(status), "<!doctype html><title>Failing on purpose</title><p>refetch_status</p>")
                 return
             try:
-                self.send(200, self.app.render((query.get("fallback") or [None])[0]))
+                self.send(200, self.app.render((query.get("fallback") or [None])[0],
+                                               (query.get("spread") or [None])[0]))
             except (RedisError, OSError) as e:
                 self.send(503, f"<!doctype html><title>Unavailable</title><p>Redis: {html.escape(str(e))}</p>")
         elif path == "/__stats":

@@ -61,6 +61,15 @@ async function delta(base, i = 0) {
   return { refetches: now.refetches - base.refetches, pageLoads: now.page_loads - base.page_loads };
 }
 
+async function withPagesOpts(url, opts, fn) {
+  const page = await openPage(browser, url, opts);
+  try {
+    return await fn(page);
+  } finally {
+    await page.context().close();
+  }
+}
+
 async function withPages(n, url, fn) {
   const pages = [];
   try {
@@ -244,10 +253,11 @@ test('a burst of 50 publishes costs the origin at most 2 refetches', { timeout: 
   await withPages(1, demo(), async (page) => {
     const base = await stack.stats();
     await stack.pipe(Array.from({ length: 50 }, (_, i) => `PUBLISH todos burst-${i}`));
-    // livegate may coalesce a burst for one client (a newer message replaces
-    // one not yet written), but the last one always arrives.
+    // One invalidate per PUBLISH (contract): a page that keeps up hears all 50.
     await waitFor('the burst\'s last invalidation to reach the page', async () =>
       (await events(page, 'invalidate')).some((e) => e.detail.data === 'burst-49'));
+    const heard = (await events(page, 'invalidate')).map((e) => e.detail.data).filter((d) => String(d).startsWith('burst-'));
+    assert.deepEqual(heard, Array.from({ length: 50 }, (_, i) => `burst-${i}`));
     await waitFor('a refetch', async () => (await delta(base)).refetches >= 1);
     await sleep(SETTLE_MS);
     const d = await delta(base);
@@ -257,6 +267,20 @@ test('a burst of 50 publishes costs the origin at most 2 refetches', { timeout: 
     // case on loopback), the debounce alone must make it a single refetch.
     const at = (await events(page, 'invalidate')).filter((e) => String(e.detail.data).startsWith('burst-')).map((e) => e.at);
     if (Math.max(...at) - Math.min(...at) < 100) assert.equal(d.refetches, 1, 'one refetch for a burst inside the debounce window');
+  });
+});
+
+test('data-spread delays the refetch by a random part of the window', { timeout: 60000 }, async () => {
+  // Math.random pinned to 0.9: the refetch must wait debounce + 0.9 * spread.
+  const pin = () => { Math.random = () => 0.9; };
+  await withPagesOpts(demo() + '?spread=2000', { initScript: pin }, async (page) => {
+    const base = await stack.stats();
+    await stack.publish('todos', 'spread-me');
+    await waitForEvent(page, 'refreshed', 1);
+    const inv = (await events(page, 'invalidate')).find((e) => e.detail.data === 'spread-me');
+    const done = (await events(page, 'refreshed'))[0];
+    assert.ok(done.at - inv.at >= 150 + 0.9 * 2000 - 50, `refetched ${done.at - inv.at} ms after the invalidate`);
+    assert.deepEqual(await delta(base), { refetches: 1, pageLoads: 0 });
   });
 });
 

@@ -48,9 +48,10 @@ function instrument() {
 
 // With { fakeClock: true } the page's timers are Playwright's fake clock,
 // which the test moves on with page.clock.runFor().
-export async function openPage(browser, url, { fakeClock = false } = {}) {
+export async function openPage(browser, url, { fakeClock = false, initScript = null } = {}) {
   const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
   await context.addInitScript(instrument);
+  if (initScript) await context.addInitScript(initScript);
   if (fakeClock) await context.clock.install();
   const page = await context.newPage();
   page.consoleErrors = [];
