@@ -109,6 +109,9 @@ static void conn_close(struct lg_worker *w, struct conn *c, int code, const char
 	if (c->close_code)
 		return;
 	c->close_code = (uint16_t)code;
+	/* Counted now, not at CLOSED: a client that has the close frame can
+	 * already see it in /metrics. */
+	lg_add(&w->st->closes[lg_close_index(code)], 1);
 	if (lg_log_begin(&l, LG_LOG_DEBUG, "ws_close")) {
 		lg_log_int(&l, "code", code);
 		lg_log_str(&l, "reason", why);
@@ -578,9 +581,8 @@ static void on_established(struct lg_worker *w, struct conn *c, struct lws *wsi)
 
 static void on_closed(struct lg_worker *w, struct conn *c)
 {
-	int code = c->close_code ? c->close_code : c->peer_code ? c->peer_code : 1006;
-
-	lg_add(&w->st->closes[lg_close_index(code)], 1);
+	if (!c->close_code)   /* ours were counted when sent */
+		lg_add(&w->st->closes[lg_close_index(c->peer_code ? c->peer_code : 1006)], 1);
 	lg_wheel_cancel(&c->timer);
 	lg_outq_clear(&c->q);
 	conn_leave_all(w, c);
