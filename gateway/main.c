@@ -28,6 +28,9 @@
 #define RESTART_MAX_MS  5000
 #define STABLE_MS       10000   /* a worker up this long resets its backoff */
 #define KILL_GRACE_MS   2000    /* past the drain window: SIGKILL */
+/* Asked of listen(); the kernel caps it at net.core.somaxconn, so raising
+ * that sysctl is all a connect storm needs (SOMAXCONN would cap it at 4096). */
+#define LISTEN_BACKLOG  65535
 
 /* Global so that a forked worker, which never stops main's API, still
  * reaches it from a root (no leak report for memory it cannot free). */
@@ -63,7 +66,7 @@ static int listen_on(const struct lg_addr *a, char *err, size_t n)
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
 	    bind(fd, (const struct sockaddr *)&a->sa, a->len) < 0 ||
-	    listen(fd, SOMAXCONN) < 0) {
+	    listen(fd, LISTEN_BACKLOG) < 0) {
 		snprintf(err, n, "LIVEGATE_PUBLIC_ADDR: cannot listen on %s: %s", a->text, strerror(errno));
 		close(fd);
 		return -1;
