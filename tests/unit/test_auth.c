@@ -172,6 +172,14 @@ static enum lg_token_status claims_status(const char *claims)
 
 /* --- base64url ----------------------------------------------------------- */
 
+/* Mints a token from hdr, claims and key and checks what kr says of it (a
+ * macro so a failure names the test's own line). */
+#define assert_token(kr, hdr, claims, key, want) do {                   \
+		char *t_ = mk_token(hdr, claims, key);                  \
+		ck_assert_int_eq(verify_str(kr, t_), want);             \
+		free(t_);                                               \
+	} while (0)
+
 START_TEST(b64_rfc4648_vectors)
 {
 	static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
@@ -741,56 +749,26 @@ START_TEST(malformed_structure)
 	ck_assert_int_eq(lg_token_verify(kr, t, strlen(good), NOW, NULL), LG_TOKEN_MALFORMED);
 	free(t);
 	/* Header or claims that are not JSON objects. */
-	t = mk_token("[\"HS256\"]", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
-	free(t);
-	t = mk_token(HDR, "\"hello\"", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
-	free(t);
-	t = mk_token(HDR, "{\"channels\":[\"a\"],\"exp\":1800000000", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
-	free(t);
-	t = mk_token(HDR, "{\"channels\":[\"a\"],\"exp\":1800000000} x", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
-	free(t);
-	t = mk_token(HDR "\xff", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
-	free(t);
+	assert_token(kr, "[\"HS256\"]", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1, LG_TOKEN_MALFORMED);
+	assert_token(kr, HDR, "\"hello\"", K1, LG_TOKEN_MALFORMED);
+	assert_token(kr, HDR, "{\"channels\":[\"a\"],\"exp\":1800000000", K1, LG_TOKEN_MALFORMED);
+	assert_token(kr, HDR, "{\"channels\":[\"a\"],\"exp\":1800000000} x", K1, LG_TOKEN_MALFORMED);
+	assert_token(kr, HDR "\xff", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1, LG_TOKEN_MALFORMED);
 	/* An integer JSON cannot hold. */
-	t = mk_token(HDR, "{\"channels\":[\"a\"],\"exp\":99999999999999999999999}", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
-	free(t);
+	assert_token(kr, HDR, "{\"channels\":[\"a\"],\"exp\":99999999999999999999999}", K1, LG_TOKEN_MALFORMED);
 	/* Duplicate names, which other JWT libraries may read differently. */
-	t = mk_token("{\"alg\":\"HS256\",\"alg\":\"none\"}", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
-	free(t);
-	t = mk_token(HDR, "{\"channels\":[\"a\"],\"exp\":1800000000,\"exp\":1}", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
-	free(t);
+	assert_token(kr, "{\"alg\":\"HS256\",\"alg\":\"none\"}", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1, LG_TOKEN_MALFORMED);
+	assert_token(kr, HDR, "{\"channels\":[\"a\"],\"exp\":1800000000,\"exp\":1}", K1, LG_TOKEN_MALFORMED);
 	/* typ other than JWT, non-string kid, crit. */
-	t = mk_token("{\"alg\":\"HS256\",\"typ\":\"JWS\"}", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
-	free(t);
-	t = mk_token("{\"alg\":\"HS256\",\"typ\":1}", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
-	free(t);
-	t = mk_token("{\"alg\":\"HS256\",\"kid\":1}", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
-	free(t);
-	t = mk_token("{\"alg\":\"HS256\",\"kid\":null}", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
-	free(t);
-	t = mk_token("{\"alg\":\"HS256\",\"crit\":[\"exp\"],\"exp\":1}",
-	             "{\"channels\":[\"a\"],\"exp\":1800000000}", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
-	free(t);
+	assert_token(kr, "{\"alg\":\"HS256\",\"typ\":\"JWS\"}", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1, LG_TOKEN_MALFORMED);
+	assert_token(kr, "{\"alg\":\"HS256\",\"typ\":1}", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1, LG_TOKEN_MALFORMED);
+	assert_token(kr, "{\"alg\":\"HS256\",\"kid\":1}", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1, LG_TOKEN_MALFORMED);
+	assert_token(kr, "{\"alg\":\"HS256\",\"kid\":null}", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1, LG_TOKEN_MALFORMED);
+	assert_token(kr, "{\"alg\":\"HS256\",\"crit\":[\"exp\"],\"exp\":1}",
+	             "{\"channels\":[\"a\"],\"exp\":1800000000}", K1, LG_TOKEN_MALFORMED);
 	/* typ is a media type: case-insensitive (RFC 7515 4.1.9); absent is fine. */
-	t = mk_token("{\"alg\":\"HS256\",\"typ\":\"jwt\"}", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_OK);
-	free(t);
-	t = mk_token("{\"alg\":\"HS256\"}", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_OK);
-	free(t);
+	assert_token(kr, "{\"alg\":\"HS256\",\"typ\":\"jwt\"}", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1, LG_TOKEN_OK);
+	assert_token(kr, "{\"alg\":\"HS256\"}", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1, LG_TOKEN_OK);
 	free(h);
 	free(good);
 	lg_keyring_free(kr);
@@ -949,9 +927,7 @@ START_TEST(tampering)
 	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
 	free(t);
 	/* The right structure signed with the wrong key. */
-	t = mk_token(HDR_K1, claims, K2);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_BAD_SIGNATURE);
-	free(t);
+	assert_token(kr, HDR_K1, claims, K2, LG_TOKEN_BAD_SIGNATURE);
 	free(good);
 	lg_keyring_free(kr);
 }
@@ -969,34 +945,20 @@ START_TEST(kid_selection)
 	ck_assert_int_eq(verify_str(NULL, t), LG_TOKEN_UNKNOWN_KID);
 	free(t);
 	/* The kid picks the key: no fallback to the other keys. */
-	t = mk_token(HDR_K1, claims, K2);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_BAD_SIGNATURE);
-	free(t);
-	t = mk_token("{\"alg\":\"HS256\",\"kid\":\"k3\"}", claims, K3);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_UNKNOWN_KID);
-	free(t);
-	t = mk_token("{\"alg\":\"HS256\",\"kid\":\"\"}", claims, K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_UNKNOWN_KID);
-	free(t);
-	t = mk_token("{\"alg\":\"HS256\",\"kid\":\"K1\"}", claims, K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_UNKNOWN_KID);
-	free(t);
+	assert_token(kr, HDR_K1, claims, K2, LG_TOKEN_BAD_SIGNATURE);
+	assert_token(kr, "{\"alg\":\"HS256\",\"kid\":\"k3\"}", claims, K3, LG_TOKEN_UNKNOWN_KID);
+	assert_token(kr, "{\"alg\":\"HS256\",\"kid\":\"\"}", claims, K1, LG_TOKEN_UNKNOWN_KID);
+	assert_token(kr, "{\"alg\":\"HS256\",\"kid\":\"K1\"}", claims, K1, LG_TOKEN_UNKNOWN_KID);
 	/* Without kid every key is tried. */
-	t = mk_token(HDR, claims, K1);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_OK);
-	free(t);
+	assert_token(kr, HDR, claims, K1, LG_TOKEN_OK);
 	t = mk_token(HDR, claims, K2);
 	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_OK);
 	ck_assert_int_eq(verify_str(empty, t), LG_TOKEN_BAD_SIGNATURE);
 	ck_assert_int_eq(verify_str(NULL, t), LG_TOKEN_BAD_SIGNATURE);
 	free(t);
-	t = mk_token(HDR, claims, K3);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_BAD_SIGNATURE);
-	free(t);
+	assert_token(kr, HDR, claims, K3, LG_TOKEN_BAD_SIGNATURE);
 	/* Order of checks: alg before kid, kid before signature. */
-	t = mk_token("{\"alg\":\"HS512\",\"kid\":\"k3\"}", claims, K3);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_BAD_ALG);
-	free(t);
+	assert_token(kr, "{\"alg\":\"HS512\",\"kid\":\"k3\"}", claims, K3, LG_TOKEN_BAD_ALG);
 	lg_keyring_free(kr);
 	lg_keyring_free(empty);
 }
@@ -1221,7 +1183,6 @@ END_TEST
 START_TEST(check_order)
 {
 	struct lg_keyring *kr = ring_with(NULL, K1, NULL, NULL);
-	char *t;
 
 	/* bad claims before expired; expired before not-yet-valid. */
 	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[],\"exp\":1}");
@@ -1229,13 +1190,9 @@ START_TEST(check_order)
 	CLAIMS_STATUS(LG_TOKEN_EXPIRED, "{\"channels\":[\"a\"],\"exp\":1,\"nbf\":%lld}",
 	              (long long)NOW + 100);
 	/* signature before claims. */
-	t = mk_token(HDR, "{\"channels\":[]}", K2);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_BAD_SIGNATURE);
-	free(t);
+	assert_token(kr, HDR, "{\"channels\":[]}", K2, LG_TOKEN_BAD_SIGNATURE);
 	/* malformed before alg. */
-	t = mk_token("{\"alg\":\"none\",\"typ\":\"JWS\"}", "{}", NULL);
-	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
-	free(t);
+	assert_token(kr, "{\"alg\":\"none\",\"typ\":\"JWS\"}", "{}", NULL, LG_TOKEN_MALFORMED);
 	lg_keyring_free(kr);
 }
 END_TEST
