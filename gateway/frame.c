@@ -107,6 +107,21 @@ size_t lg_json_escape(char *out, const char *s, size_t n)
 	return o;
 }
 
+/* Returns a frame of capacity cap starting with head[0..hlen), with *d at
+ * its text and *o the bytes written, or NULL. */
+static struct lg_frame *frame_begin(size_t cap, const char *head, size_t hlen,
+                                    char **d, size_t *o)
+{
+	struct lg_frame *f = frame_alloc(cap);
+
+	if (!f)
+		return NULL;
+	*d = (char *)lg_frame_data(f);
+	memcpy(*d, head, hlen);
+	*o = hlen;
+	return f;
+}
+
 /* Returns 1 if p[0..n) is one valid JSON value (any type). */
 static int is_json(const char *p, size_t n)
 {
@@ -142,12 +157,9 @@ struct lg_frame *lg_frame_invalidate(const char *name, size_t nlen,
 	} else
 		embed = is_json(payload, plen) ? 1 : 2;
 	cap = sizeof head + 6 * nlen + 64 + (embed == 1 ? plen : embed == 2 ? 6 * plen : 0) + 64;
-	f = frame_alloc(cap);
+	f = frame_begin(cap, head, sizeof head - 1, &d, &o);
 	if (!f)
 		return NULL;
-	d = (char *)lg_frame_data(f);
-	memcpy(d, head, sizeof head - 1);
-	o = sizeof head - 1;
 	o += lg_json_escape(d + o, name, nlen);
 	d[o++] = '"';
 	if (tail) {
@@ -183,12 +195,9 @@ struct lg_frame *lg_frame_subscribed(const char *const *names, const size_t *len
 
 	for (size_t i = 0; i < n; i++)
 		cap += 6 * lens[i] + 3;
-	f = frame_alloc(cap);
+	f = frame_begin(cap, head, sizeof head - 1, &d, &o);
 	if (!f)
 		return NULL;
-	d = (char *)lg_frame_data(f);
-	memcpy(d, head, sizeof head - 1);
-	o = sizeof head - 1;
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			d[o++] = ',';
