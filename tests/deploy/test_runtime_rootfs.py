@@ -137,12 +137,15 @@ class RuntimeRootfs(unittest.TestCase):
                     return None
                 return "ready" if status == 200 else None
 
-            if dt.wait_for(ready, 15, "livegate in the runtime rootfs to be ready") == "ready":
-                cls.livegate = p
-                cls.procs.append(p)
-                return
-            last = p.log()
-            p.stop()
+            try:
+                if dt.wait_for(ready, 15, "livegate in the runtime rootfs to be ready") == "ready":
+                    cls.livegate = p
+                    cls.procs.append(p)
+                    return
+                last = p.log()
+            finally:
+                if getattr(cls, "livegate", None) is not p:
+                    p.stop()   # never leave a livegate behind, whatever failed
         raise AssertionError(f"livegate did not start in the runtime rootfs:\n{last}")
 
     @classmethod
