@@ -141,11 +141,15 @@ def plot(summ, png, workdir):
                 f.write("%d %.3f %.3f %.3f\n" % (n, s["last_p50_ms"], s["lat_p50_ms"],
                                                    s["cpu_us_per_delivery"]))
         series.append((srv, dat))
-    two = sorted((k[1], summ[k]) for k in summ if k[0] == "two-cores")
-    twodat = os.path.join(workdir, "plot-two.dat")
-    with open(twodat, "w", encoding="utf-8") as f:
-        for srv, s in two:
-            f.write('%d %.3f "%s"\n' % (s["clients"], s["last_p50_ms"], SERVER_LABEL.get(srv, srv)))
+    # Both-core runs of the largest size: points of their own, in the key.
+    two = []
+    for srv in ORDER:
+        for k in summ:
+            if k[0] == "two-cores" and k[1] == srv:
+                dat = os.path.join(workdir, "plot-two-%s.dat" % srv)
+                with open(dat, "w", encoding="utf-8") as f:
+                    f.write("%d %.3f\n" % (k[2], summ[k]["last_p50_ms"]))
+                two.append((srv, dat))
     if not series:
         return False
     style = {"livegate-w1": "lc rgb '#d62728' lw 3 pt 7", "floor": "lc rgb '#555555' lw 2 dt 2 pt 6",
@@ -161,9 +165,11 @@ def plot(summ, png, workdir):
     for srv, dat in series:
         parts.append("'%s' using 1:2 with linespoints %s title '%s'"
                      % (dat, style.get(srv, "lw 2"), SERVER_LABEL.get(srv, srv)))
-    if two:
-        parts.append("'%s' using 1:2:3 with labels point pt 2 ps 1.5 offset char -1,0 right "
-                     "font ',9' notitle" % twodat)
+    two_style = {"livegate-w2": "pt 3 ps 2.2 lc rgb '#d62728'", "nchan-w1": "pt 4 ps 2 lc rgb '#1f77b4'",
+                 "nchan-w2": "pt 8 ps 2 lc rgb '#1f77b4'"}
+    for srv, dat in two:
+        parts.append("'%s' using 1:2 with points %s title '%s, both cores'"
+                     % (dat, two_style.get(srv, "pt 2 ps 2"), SERVER_LABEL.get(srv, srv)))
     gp.append("plot " + ", ".join(parts))
     gp += ["set title 'Server CPU per delivery'", "set ylabel 'µs of server CPU per delivered frame'",
            "set key bottom right"]
@@ -245,9 +251,12 @@ def targets(summ, rows):
     if st:
         k, s = st[0]
         ok = s["connect_s"] <= 3.0 and s["refused"] == 0 and s["failed"] == 0 and s["ready"] == s["clients"]
+        peers = "; ".join("%s %.2f s" % (SERVER_LABEL[p[1]], v["connect_s"])
+                          for p, v in sorted(summ.items()) if p[0] == "storm" and p[1] != "livegate-w1")
         out.append("| Connect storm: 18k clients subscribed within 3 s per worker, none refused | {:,} clients "
-                   "at once on 1 worker: all subscribed in **{:.2f} s**, {} refused, {} failed (table 3) | {} |".format(
-                       k[2], s["connect_s"], int(s["refused"]), int(s["failed"]), verdict(ok)))
+                   "at once on 1 worker: all subscribed in **{:.2f} s**, {} refused, {} failed; same storm against "
+                   "{} (server on CPU 0, load generator on CPU 1) (table 3) | {} |".format(
+                       k[2], s["connect_s"], int(s["refused"]), int(s["failed"]), peers, verdict(ok)))
     else:
         out.append("| Connect storm | livegate not run | – |")
 
@@ -375,8 +384,8 @@ def main():
     if have_plot:
         md += ["## Plot", "", "![delivery latency and CPU per delivery against subscribers](%s)"
                % os.path.basename(png), "",
-               "Left: time until the last subscriber has the message (lines: one core each; crosses: both "
-               "cores, the largest size). Right: server CPU per delivery.", ""]
+               "Left: time until the last subscriber has the message (lines: one core each; single points: "
+               "both cores, the largest size, table 2). Right: server CPU per delivery.", ""]
     md += ["## 1. One channel, one core each", ""] + fanout_table(summ, "one-channel")
     md += ["## 2. One channel, both cores", "",
            "Multi-process servers against Nchan with one and two nginx workers; nothing pinned.", ""]
