@@ -409,12 +409,6 @@ void lg_api_set_keys(struct lg_api *api, struct lg_keyring *keys)
 	lg_keyring_free(old);
 }
 
-int lg_api_listen_fd(const struct lg_api *api)
-{
-	const union MHD_DaemonInfo *i = MHD_get_daemon_info(api->d, MHD_DAEMON_INFO_LISTEN_FD);
-	return i ? i->listen_fd : -1;
-}
-
 void lg_api_stop(struct lg_api *api)
 {
 	MHD_socket fd;

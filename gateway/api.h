@@ -25,9 +25,6 @@ struct lg_api *lg_api_start(const struct lg_config *cfg, struct lg_shared *shm,
  * one once no request uses it). */
 void lg_api_set_keys(struct lg_api *api, struct lg_keyring *keys);
 
-/* Returns the listening socket, so forked workers can close their copy. */
-int lg_api_listen_fd(const struct lg_api *api);
-
 /* Stops accepting, lets in-flight requests finish, frees everything. */
 void lg_api_stop(struct lg_api *api);
 

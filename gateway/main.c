@@ -32,10 +32,6 @@
  * that sysctl is all a connect storm needs (SOMAXCONN would cap it at 4096). */
 #define LISTEN_BACKLOG  65535
 
-/* Global so that a forked worker, which never stops main's API, still
- * reaches it from a root (no leak report for memory it cannot free). */
-struct lg_api *lg_main_api;   /* not static: a store to it must survive optimisation */
-
 struct slot {
 	pid_t    pid;
 	int      listen_fd;
@@ -405,7 +401,7 @@ static int main_main(const struct lg_config *cfg, struct lg_keyring *keys, char 
 			return 1;
 		}
 	}
-	api = lg_main_api = lg_api_start(cfg, shm, keys, err, sizeof err);
+	api = lg_api_start(cfg, shm, keys, err, sizeof err);
 	if (!api) {
 		fprintf(stderr, "livegate: %s\n", err);
 		kill_workers(slots, cfg->workers);
@@ -418,7 +414,6 @@ static int main_main(const struct lg_config *cfg, struct lg_keyring *keys, char 
 			slots[i].restart_at_ms = mono_ms() + slots[i].backoff_ms;
 	rc = supervise(cfg, shm, shm_fd, slots, api, &sigs, exe, argv);
 	lg_api_stop(api);
-	lg_main_api = NULL;
 	lg_log_msg(LG_LOG_INFO, "exit", NULL);
 	close(shm_fd);
 	munmap(shm, sizeof *shm);

@@ -145,11 +145,10 @@ static void conn_leave_all(struct lg_worker *w, struct conn *c)
 	lg_set(&w->st->channels, ps_registry_channel_count(w->reg));
 }
 
-/* Maps a queued frame's old membership to the new one of the same channel,
- * or NULL (dropped) when the new token no longer names it. */
+/* Maps a queued frame's membership (always one of the connection's current
+ * channels) to the new one of the same channel, or NULL (dropped) when the
+ * new token no longer names it. */
 struct rekey {
-	const struct conn_chan       *old;
-	size_t                        n_old;
 	struct conn_chan             *nc;
 	const struct lg_token_claims *cl;
 };
@@ -158,11 +157,8 @@ static const void *rekey_one(const void *key, void *arg)
 {
 	const struct rekey *rk = arg;
 	const struct conn_chan *cc = key;
-	const char *name;
+	const char *name = ps_channel_name(cc->m.chan, NULL);
 
-	if (cc < rk->old || cc >= rk->old + rk->n_old)
-		return NULL;
-	name = ps_channel_name(cc->m.chan, NULL);
 	for (size_t i = 0; i < rk->cl->n_channels; i++)
 		if (strcmp(rk->cl->channels[i], name) == 0)
 			return &rk->nc[i];
@@ -226,13 +222,12 @@ static void apply_claims(struct lg_worker *w, struct conn *c,
 		return;
 	}
 	{
-		struct rekey rk = { c->chans, c->n_chans, nc, cl };
+		struct rekey rk = { nc, cl };
 		lg_outq_rekey(&c->q, rekey_one, &rk);
 	}
 	conn_leave_all(w, c);
 	c->chans = nc;
 	c->n_chans = cl->n_channels;
-	lg_set(&w->st->channels, ps_registry_channel_count(w->reg));
 	c->exp = cl->exp;
 	c->state = CS_PENDING;
 	conn_arm(w, c);
@@ -402,7 +397,6 @@ static void fan_one(struct ps_membership *m, void *arg)
 	struct fanout *fo = arg;
 	struct conn_chan *cc = (struct conn_chan *)m;
 	struct conn *c = cc->conn;
-
 	int was_empty, dropped;
 
 	if (c->close_code)
