@@ -12,6 +12,33 @@ unsigned char *lg_frame_data(struct lg_frame *f)
 	return f->buf + LWS_PRE;
 }
 
+_Static_assert(LWS_PRE >= 10, "the headroom must hold the longest frame header");
+
+const unsigned char *lg_frame_wire(struct lg_frame *f, size_t *n)
+{
+	unsigned char *p = lg_frame_data(f);
+	uint32_t len = f->len;
+	size_t h;
+
+	if (len < 126) {
+		h = 2;
+		p[-1] = (unsigned char)len;
+	} else if (len <= 0xffff) {
+		h = 4;
+		p[-3] = 126;
+		p[-2] = (unsigned char)(len >> 8);
+		p[-1] = (unsigned char)len;
+	} else {
+		h = 10;
+		p[-9] = 127;
+		for (int i = 0; i < 8; i++)
+			p[-1 - i] = (unsigned char)((uint64_t)len >> (8 * i));
+	}
+	p[-(ptrdiff_t)h] = 0x81;   /* FIN, text */
+	*n = h + len;
+	return p - h;
+}
+
 /* Returns a frame with room for len bytes (uninitialised), refs 1. */
 static struct lg_frame *frame_alloc(size_t len)
 {

@@ -21,6 +21,12 @@ struct lg_frame {
 /* Returns the payload pointer lws_write wants. */
 unsigned char *lg_frame_data(struct lg_frame *f);
 
+/* Returns the whole WebSocket frame (FIN text header written into the
+ * headroom, then the payload) for a write that bypasses lws; *n is set to
+ * its length. Rewriting the header is harmless: every writer of a frame puts
+ * the same bytes there. */
+const unsigned char *lg_frame_wire(struct lg_frame *f, size_t *n);
+
 /* Returns a frame holding text[0..len), refs 1, or NULL. */
 struct lg_frame *lg_frame_new(const char *text, size_t len);
 

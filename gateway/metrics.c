@@ -149,6 +149,7 @@ int lg_metrics_render(const struct lg_shared *s, char **out, size_t *len)
 	metric(&b, "livegate_frames_delivered_total", "counter", "Invalidate frames written to sockets.", SUM(s, frames_delivered));
 	metric(&b, "livegate_invalidations_coalesced_total", "counter", "Pending invalidations replaced by a newer one for a slow client.", SUM(s, invalidations_coalesced));
 	metric(&b, "livegate_slow_clients_closed_total", "counter", "Clients closed because their socket stayed choked.", SUM(s, slow_closed));
+	metric(&b, "livegate_partial_writes_total", "counter", "Frames the kernel took only in part (the rest waits in user space): a sign of slow readers.", SUM(s, partial_writes));
 	metric(&b, "livegate_payload_too_large_total", "counter", "Redis messages forwarded with data null because they were too large.", SUM(s, payload_too_large));
 	metric(&b, "livegate_origin_rejected_total", "counter", "WebSocket handshakes refused for their Origin.", SUM(s, origin_rejected));
 	metric(&b, "livegate_over_capacity_total", "counter", "Connections closed with 1013 past LIVEGATE_MAX_CONNECTIONS.", SUM(s, over_capacity));

@@ -39,6 +39,7 @@ struct lg_worker_stats {
 	lg_counter    frames_delivered;
 	lg_counter    redis_reconnects;
 	lg_counter    slow_closed;      /* closed for staying choked */
+	lg_counter    partial_writes;   /* frames the kernel took only in part */
 	lg_counter    invalidations_coalesced;
 	lg_counter    payload_too_large;
 	lg_counter    origin_rejected;

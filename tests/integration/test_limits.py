@@ -82,6 +82,40 @@ class SlowClientTest(LivegateTestCase):
         self.assertFrame(await recv_json(fast), invalidate("feed", "after"))
 
 
+class BehindReaderTest(LivegateTestCase):
+    async def test_reader_that_falls_behind_gets_every_frame_intact(self):
+        """Frames go straight to the socket while it takes them; one the
+        kernel takes only in part has its rest held until the socket drains,
+        ahead of everything queued after it. A reader that stalls and then
+        catches up gets every frame whole and in order."""
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        token = mint_pyjwt(["feed"])
+        lagging = await harness.websockets.connect(lg.ws_url, max_queue=1, read_limit=4096,
+                                                   ping_interval=None, max_size=None)
+        self.addAsyncCleanup(lagging.close)
+        lagging.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET,
+                                                              socket.SO_RCVBUF, 4096)
+        await harness.send_json(lagging, {"type": "subscribe", "token": token})
+        self.assertEqual((await recv_json(lagging))["type"], "subscribed")
+        n = 6   # 6 x 32 kB: under the per-client queue's byte limit, nothing collapses
+        for i in range(n):
+            redis.publish("feed", f"{i}:{PAYLOAD}")
+        deadline = asyncio.get_running_loop().time() + 10
+        while not lg.metrics().get("livegate_partial_writes_total"):
+            self.assertLess(asyncio.get_running_loop().time(), deadline,
+                            "no frame was ever cut short by the kernel")
+            await asyncio.sleep(0.1)
+        for i in range(n):
+            self.assertFrame(await recv_json(lagging, timeout=10),
+                             invalidate("feed", f"{i}:{PAYLOAD}"))
+        redis.publish("feed", "after")
+        self.assertFrame(await recv_json(lagging), invalidate("feed", "after"))
+        m = lg.metrics()
+        self.assertEqual(m["livegate_invalidations_coalesced_total"], 0)
+        self.assertEqual(m["livegate_frames_delivered_total"], n + 1)
+
+
 class FileLimitTest(LivegateTestCase):
     NOFILE = 300
 
