@@ -1,6 +1,13 @@
-/* gateway/worker.c - a worker process: one libwebsockets loop that accepts
- * on its own SO_REUSEPORT socket, serves WebSockets and the script, and
- * runs the Redis subscriber on the same loop. */
+/* gateway/worker.c - a worker process: one libwebsockets context that
+ * accepts on its own SO_REUSEPORT socket, serves WebSockets and the script,
+ * and runs the Redis subscriber, all on one libev loop.
+ *
+ * Why libev: lws's own loop is poll(), whose every wake-up scans every
+ * connection; with 18k of them that was most of the CPU of a fan-out and
+ * of a connect storm. On libev's epoll a wake-up costs what is ready. The
+ * price epoll usually asks, a syscall to arm and disarm POLLOUT per write,
+ * is not paid here: fan-out writes straight to sockets that can take it
+ * (ws_conn.c) and arms POLLOUT only for those that cannot. */
 #include "worker.h"
 #include "keys.h"
 #include "log.h"
@@ -8,6 +15,7 @@
 #include "redis_lws.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -29,7 +37,7 @@ struct listener {
 	struct lg_worker      *w;
 	int                    fd;
 	struct lws            *wsi;
-	lws_sorted_usec_list_t resume_sul;
+	ev_timer               resume;
 };
 
 struct sigsrc {
@@ -80,9 +88,21 @@ int lg_raw_callback(struct lws *wsi, enum lws_callback_reasons reason,
 
 /* --- the listener ------------------------------------------------------- */
 
-static void accept_resume(lws_sorted_usec_list_t *sul)
+/* Arms one-shot timer t to fire after ms; an armed one is moved.
+ *
+ * Timers that must be punctual are libev's, not lws_sul: on libev, lws
+ * 4.1.6 re-arms its one timer only when it fires, so a sul due before the
+ * one it is armed for runs late (our 1 s tick bounds that for lws's own). */
+static void timer_arm(struct lg_worker *w, ev_timer *t, unsigned ms)
 {
-	struct listener *l = lws_container_of(sul, struct listener, resume_sul);
+	ev_timer_stop(w->loop, t);
+	ev_timer_set(t, (ev_tstamp)ms / 1000.0, 0.);
+	ev_timer_start(w->loop, t);
+}
+
+static void accept_resume(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct listener *l = lws_container_of(t, struct listener, resume);
 
 	if (l->wsi)
 		lws_rx_flow_control(l->wsi, 1);
@@ -121,8 +141,7 @@ static int listener_handle(struct lg_raw_source *src, struct lws *wsi, int reaso
 			 * instead of spinning on a connection we cannot take. */
 			lg_log_msg(LG_LOG_WARN, "accept_paused", strerror(errno));
 			lws_rx_flow_control(wsi, 0);
-			lws_sul_schedule(w->ctx, 0, &l->resume_sul, accept_resume,
-			                 ACCEPT_PAUSE_MS * LWS_US_PER_MS);
+			timer_arm(w, &l->resume, ACCEPT_PAUSE_MS);
 			break;
 		}
 		if (fd >= w->fd_limit) {
@@ -156,7 +175,8 @@ static int listener_start(struct lg_worker *w, int fd)
 
 static void listener_stop(void)
 {
-	lws_sul_cancel(&g_listener.resume_sul);
+	if (g_listener.w)
+		ev_timer_stop(g_listener.w->loop, &g_listener.resume);
 	if (g_listener.wsi) {
 		lws_set_opaque_user_data(g_listener.wsi, NULL);
 		lws_set_timeout(g_listener.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -169,9 +189,9 @@ static void listener_stop(void)
 /* Closes connections with 1012 at an even pace over 80% of the drain
  * window (so the process is gone before the window ends and the clients'
  * reconnects are spread), then stops the loop once all are gone. */
-static void drain_step(lws_sorted_usec_list_t *sul)
+static void drain_step(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct lg_worker *w = lws_container_of(sul, struct lg_worker, drain_sul);
+	struct lg_worker *w = lws_container_of(t, struct lg_worker, drain_timer);
 	uint64_t elapsed_ms = (lg_now_ns() - w->drain_start_ns) / 1000000u;
 	uint64_t window = (uint64_t)w->cfg->drain_ms * 8 / 10;
 	uint64_t target = window ? (uint64_t)w->drain_total * elapsed_ms / window : w->drain_total;
@@ -182,11 +202,10 @@ static void drain_step(lws_sorted_usec_list_t *sul)
 		w->drain_sent += lg_ws_close_some(w, (unsigned)(target - w->drain_sent), 1012);
 	if ((!w->conns && w->drain_sent >= w->drain_total) ||
 	    elapsed_ms >= (uint64_t)w->cfg->drain_ms * 95 / 100) {
-		w->stop = 1;
-		lws_cancel_service(w->ctx);
+		ev_break(w->loop, EVBREAK_ALL);
 		return;
 	}
-	lws_sul_schedule(w->ctx, 0, &w->drain_sul, drain_step, DRAIN_TICK_MS * LWS_US_PER_MS);
+	timer_arm(w, &w->drain_timer, DRAIN_TICK_MS);
 }
 
 static void drain_start(struct lg_worker *w)
@@ -204,7 +223,7 @@ static void drain_start(struct lg_worker *w)
 		lg_log_int(&l, "window_ms", w->cfg->drain_ms);
 		lg_log_end(&l);
 	}
-	drain_step(&w->drain_sul);
+	drain_step(w->loop, &w->drain_timer, 0);
 }
 
 /* --- signals -------------------------------------------------------------- */
@@ -276,10 +295,14 @@ static int hook_attach(void *loop, redisAsyncContext *ac)
 	return lg_redis_lws_attach(w->vh, ac);
 }
 
-static void redis_timer(lws_sorted_usec_list_t *sul)
+static void redis_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct lg_worker *w = lws_container_of(sul, struct lg_worker, redis_sul);
+	struct lg_worker *w = lws_container_of(t, struct lg_worker, redis_timer);
+
 	ps_redis_timer(w->redis);
+	/* Outside lws: let it service what this scheduled (a Redis wsi's
+	 * async close) now rather than at its next event. */
+	lws_cancel_service(w->ctx);
 }
 
 static void hook_arm_timer(void *loop, unsigned ms)
@@ -287,9 +310,9 @@ static void hook_arm_timer(void *loop, unsigned ms)
 	struct lg_worker *w = loop;
 
 	if (!ms)
-		lws_sul_cancel(&w->redis_sul);
+		ev_timer_stop(w->loop, &w->redis_timer);
 	else
-		lws_sul_schedule(w->ctx, 0, &w->redis_sul, redis_timer, (lws_usec_t)ms * LWS_US_PER_MS);
+		timer_arm(w, &w->redis_timer, ms);
 }
 
 static void hook_link_event(void *loop, enum ps_link_event ev, const char *detail,
@@ -378,14 +401,27 @@ static int worker_setup(struct lg_worker *w, int listen_fd, struct lws_protocols
 	}
 	if (lg_http_script_init(w) < 0)
 		return -1;
+	/* Our loop, not lws's (foreign): we decide when it stops, and lws
+	 * installs no signal watcher of its own (signals come by signalfd). */
+	w->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
+	if (!w->loop) {
+		lg_log_msg(LG_LOG_ERROR, "worker", "could not create an epoll loop");
+		return -1;
+	}
+	ev_timer_init(&w->redis_timer, redis_timer, 0., 0.);
+	ev_timer_init(&w->drain_timer, drain_step, 0., 0.);
+	ev_timer_init(&g_listener.resume, accept_resume, 0., 0.);
 	memset(&info, 0, sizeof info);
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+	               LWS_SERVER_OPTION_LIBEV;
+	info.foreign_loops = (void **)&w->loop;
 	info.user = w;
 	info.fd_limit_per_thread = (unsigned)fd_limit();
 	w->fd_limit = (int)info.fd_limit_per_thread - LG_FD_RESERVE;
 	w->ctx = lws_create_context(&info);
 	if (!w->ctx) {
-		lg_log_msg(LG_LOG_ERROR, "lws", "lws_create_context failed");
+		lg_log_msg(LG_LOG_ERROR, "lws", "lws_create_context failed (is the package "
+		           "libwebsockets-evlib-ev installed?)");
 		return -1;
 	}
 	memset(&info, 0, sizeof info);
@@ -423,6 +459,10 @@ static int worker_setup(struct lg_worker *w, int listen_fd, struct lws_protocols
 	lg_wheel_init(&w->wheel, 0);
 	ps_redis_start(w->redis);
 	lws_sul_schedule(w->ctx, 0, &w->tick_sul, tick, LWS_US_PER_SEC);
+	/* On an event library lws arms its timer only when it has serviced an
+	 * event: wake it once so the timers above start without waiting for
+	 * traffic. */
+	lws_cancel_service(w->ctx);
 	return 0;
 }
 
@@ -453,18 +493,24 @@ int lg_worker_run(const struct lg_config *cfg, struct lg_shared *shm, int index,
 		rc = 1;
 	} else {
 		lg_log_msg(LG_LOG_INFO, "worker_ready", NULL);
-		while (!w.stop && lws_service(w.ctx, 0) >= 0)
-			;
+		ev_run(w.loop, 0);
 	}
 	/* Teardown order: connections close with the context (leaving the
 	 * registry), then the Redis link, then the registry. */
-	lws_sul_cancel(&w.tick_sul);
-	lws_sul_cancel(&w.drain_sul);
+	if (w.ctx)
+		lws_sul_cancel(&w.tick_sul);
+	if (w.loop) {
+		ev_timer_stop(w.loop, &w.drain_timer);
+		ev_timer_stop(w.loop, &w.redis_timer);
+		ev_timer_stop(w.loop, &g_listener.resume);
+	}
 	if (w.redis)
 		ps_redis_free(w.redis);
 	w.redis = NULL;
 	if (w.ctx)
 		lws_context_destroy(w.ctx);
+	if (w.loop)
+		ev_loop_destroy(w.loop);
 	ps_registry_free(w.reg);
 	lg_keyring_free(w.keys);
 	free(w.script);

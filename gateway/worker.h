@@ -4,6 +4,7 @@
 #ifndef LG_GATEWAY_WORKER_H
 #define LG_GATEWAY_WORKER_H
 
+#include <ev.h>
 #include <libwebsockets.h>
 #include <stdint.h>
 
@@ -38,6 +39,7 @@ struct lg_worker {
 	struct lg_shared        *shm;
 	struct lg_worker_stats  *st;
 	int                      index;
+	struct ev_loop          *loop;        /* lws runs on it (foreign libev loop) */
 	struct lws_context      *ctx;
 	struct lws_vhost        *vh;
 	struct ps_registry      *reg;
@@ -48,15 +50,14 @@ struct lg_worker {
 	unsigned                 n_conns;
 	int                      fd_limit;    /* accept closes fds at or above this */
 	uint64_t                 mono0_ns;    /* CLOCK_MONOTONIC at start */
-	lws_sorted_usec_list_t   tick_sul;
-	lws_sorted_usec_list_t   redis_sul;
-	lws_sorted_usec_list_t   drain_sul;
+	lws_sorted_usec_list_t   tick_sul;    /* lws timer: also bounds how late lws's own fire */
+	ev_timer                 redis_timer;
+	ev_timer                 drain_timer;
 	int                      redis_ever_up;
 	int                      draining;
 	uint64_t                 drain_start_ns;
 	unsigned                 drain_total;
 	unsigned                 drain_sent;
-	int                      stop;
 	unsigned char           *script;      /* LWS_PRE + the browser script */
 	size_t                   script_len;
 };

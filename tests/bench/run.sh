@@ -5,6 +5,9 @@
 #   tests/bench/run.sh            full run (~15 min), writes docs/benchmarks.md + docs/benchmarks.png
 #   tests/bench/run.sh --quick    smoke run with a few hundred clients (< 1 min), writes to a temp dir
 #   options: --out FILE.md  --livegate BIN  --rounds N  --no-livegate
+#            --only one-channel,two-cores,storm,workers,multi-channel,idle,tokens  (a subset)
+#            --servers livegate-w1,floor,...  (only these servers, where a scenario has them)
+#            --sizes "1000 18000"  (one-channel sizes)
 #
 # Needs (Debian 12): gcc libssl-dev redis-server nginx libnginx-mod-nchan nodejs npm wrk
 # gnuplot-nox curl, and `npm ci --prefix tests/bench/node`. Run as root to let it raise
@@ -20,6 +23,9 @@ ROUNDS=""
 OUT=""
 LIVEGATE_BIN=""
 WITH_LIVEGATE=1
+ONLY=""
+SERVERS=""
+SIZES_ARG=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
@@ -27,7 +33,10 @@ while [ $# -gt 0 ]; do
         --livegate) LIVEGATE_BIN=$2; shift ;;
         --rounds) ROUNDS=$2; shift ;;
         --no-livegate) WITH_LIVEGATE=0 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        --only) ONLY=$2; shift ;;
+        --servers) SERVERS=$2; shift ;;
+        --sizes) SIZES_ARG=$2; shift ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -55,6 +64,7 @@ else
     # Enough deliveries per run for the CPU figure to be well above sampling noise.
     msgs_for() { if [ "$1" -le 1000 ]; then echo 40; elif [ "$1" -le 5000 ]; then echo 20; else echo 10; fi; }
 fi
+[ -n "$SIZES_ARG" ] && SIZES=$SIZES_ARG
 TOP=${SIZES##* }   # the largest one-channel size, used for the two-core comparison
 
 SECRET="bench-secret-0123456789abcdef0123456789abcdef"
@@ -286,45 +296,56 @@ rotate() { # print the list rotated by $1 so no server always runs first
 PEERS=(floor nchan-w1 node)
 [ $WITH_LIVEGATE = 1 ] && PEERS=(floor livegate-w1 nchan-w1 node)
 
+want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+# keep NAME...: the names --servers allows (all without it)
+keep() {
+    local s
+    for s in "$@"; do
+        if [ -z "$SERVERS" ] || [[ ",$SERVERS," == *",$s,"* ]]; then echo "$s"; fi
+    done
+}
+
 # ---- scenarios -------------------------------------------------------------------------------
 START=$(date -u +%s)
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     # 1. One channel, server on CPU 0, load generator on CPU 1; peers interleaved.
     for n in $SIZES; do
-        for srv in $(rotate $((ROUND + n)) "${PEERS[@]}"); do
+        want one-channel || break
+        for srv in $(keep $(rotate $((ROUND + n)) "${PEERS[@]}")); do
             run_load one-channel "$srv" 1 --clients "$n" --messages "$(msgs_for "$n")" --gap 0.2
         done
     done
     # 2. The largest size with both cores in use: multi-worker servers against Nchan.
     TWO=(nchan-w1 nchan-w2)
     [ $WITH_LIVEGATE = 1 ] && TWO=(livegate-w2 nchan-w1 nchan-w2)
-    for srv in $(rotate "$ROUND" "${TWO[@]}"); do
+    want two-cores || continue
+    for srv in $(keep $(rotate "$ROUND" "${TWO[@]}")); do
         run_load two-cores "$srv" 0 --clients "$TOP" --messages "$(msgs_for "$TOP")" --gap 0.2
     done
 done
 ROUND=1
 # 3. Connect storm: every client opens at once.
-for srv in "${PEERS[@]}"; do
+want storm && for srv in $(keep "${PEERS[@]}"); do
     run_load storm "$srv" 1 --mode storm --clients "$STORM" --inflight 0 --procs 2 --settle 0.2
 done
 if [ $WITH_LIVEGATE = 1 ]; then
     # 4. Two and four workers, one Redis: one publish reaches every connection.
-    run_load workers-2 livegate-w2 0 --clients "$BIG2" --messages 5 --gap 0.3 --procs 2 \
+    want workers && run_load workers-2 livegate-w2 0 --clients "$BIG2" --messages 5 --gap 0.3 --procs 2 \
         --connect-timeout 180
-    run_load workers-4 livegate-w4 0 --clients "$BIG4" --messages 5 --gap 0.5 --procs 4 \
+    want workers && run_load workers-4 livegate-w4 0 --clients "$BIG4" --messages 5 --gap 0.5 --procs 4 \
         --connect-timeout 240
     # 5. Own channel per client plus one shared channel, paced publishes.
-    run_load multi-channel livegate-w1 1 --mode rate --clients "$MULTI" --channels 'own:%u,shared' \
+    want multi-channel && run_load multi-channel livegate-w1 1 --mode rate --clients "$MULTI" --channels 'own:%u,shared' \
         --rate "$RATE" --shared-rate 1 --duration "$RATE_S" --own-fmt 'own:%u' --shared-channel shared
 fi
 # 6. Idle connections (the server's pings included), server CPU over the period.
 IDLE_PEERS=(nchan-w1 node)
 [ $WITH_LIVEGATE = 1 ] && IDLE_PEERS=(livegate-w1 nchan-w1 node)
-for srv in "${IDLE_PEERS[@]}"; do
+want idle && for srv in $(keep "${IDLE_PEERS[@]}"); do
     run_load idle "$srv" 1 --mode idle --clients "$IDLE_N" --duration "$IDLE_S"
 done
 # 7. The private API minting tokens, wrk with keep-alive.
-if [ $WITH_LIVEGATE = 1 ]; then
+if [ $WITH_LIVEGATE = 1 ] && want tokens; then
     PIN=0
     start_server livegate-w2
     WCMD=(wrk -t2 -c64 -d"${WRK_S}s" --latency -s "$HERE/mint.lua" "http://127.0.0.1:$LG_PRIV/v1/tokens")
