@@ -69,6 +69,12 @@ def help_settings():
     return settings
 
 
+def multiarch():
+    """The multiarch library folder's name (x86_64-linux-gnu on amd64)."""
+    return subprocess.run(["gcc", "-print-multiarch"], capture_output=True, text=True,
+                          timeout=30, check=True).stdout.strip()
+
+
 def free_port():
     """A TCP port free on 127.0.0.1 right now (the caller retries on a race)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
