@@ -1,11 +1,16 @@
 /* pubsub/registry.c - channel -> local subscribers, with upstream state.
  *
- * The index is two-way without a second allocation: a channel lists its
- * memberships, and each membership (caller-owned) points back at its channel
- * and subscriber. A channel is freed when its last membership leaves.
+ * The index is two-way: a channel holds an array of its memberships, and
+ * each membership (caller-owned) points back at its channel and subscriber
+ * and knows its slot in that array, so leaving is a swap with the last
+ * slot. An array rather than a list because fan-out walks it for every
+ * message: the next pointers are known ahead, so the walk can prefetch
+ * instead of stalling on one cache miss per subscriber. A channel is freed
+ * when its last membership leaves.
  */
 #include "registry.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,12 +20,14 @@ static int hash_oom;
 #define HASH_NONFATAL_OOM 1
 #define uthash_nonfatal_oom(obj) do { (void)(obj); hash_oom = 1; } while (0)
 #include <uthash.h>
-#include <utlist.h>
+
+#define MEMBERS_MIN 4
 
 struct ps_channel {
 	UT_hash_handle        hh;
-	struct ps_membership *members;   /* utlist DL list */
+	struct ps_membership **members;  /* [n_members], order not kept */
 	size_t                n_members;
+	size_t                cap;
 	unsigned              confirmed; /* upstream confirmed since the link came up */
 	unsigned              resync;    /* was confirmed before the link dropped */
 	size_t                len;
@@ -60,6 +67,7 @@ void ps_registry_free(struct ps_registry *reg)
 	 * one. Free the channels anyway so the registry owns nothing after. */
 	HASH_ITER(hh, reg->chans, ch, tmp) {
 		HASH_DEL(reg->chans, ch);
+		free(ch->members);
 		free(ch);
 	}
 	free(reg);
@@ -94,11 +102,20 @@ static struct ps_channel *get_channel(struct ps_registry *reg,
 	ch = calloc(1, sizeof *ch + len + 1);
 	if (!ch)
 		return NULL;
+	/* Room for the first joins comes with the channel, so joining a new
+	 * channel cannot fail after it was announced upstream. */
+	ch->members = malloc(MEMBERS_MIN * sizeof *ch->members);
+	if (!ch->members) {
+		free(ch);
+		return NULL;
+	}
+	ch->cap = MEMBERS_MIN;
 	memcpy(ch->name, name, len);
 	ch->len = len;
 	hash_oom = 0;
 	HASH_ADD_KEYPTR(hh, reg->chans, ch->name, ch->len, ch);
 	if (hash_oom) {
+		free(ch->members);
 		free(ch);
 		return NULL;
 	}
@@ -108,6 +125,21 @@ static struct ps_channel *get_channel(struct ps_registry *reg,
 	return ch;
 }
 
+/* Resizes ch's member array to cap slots. Returns 0, or -1 (unchanged). */
+static int members_resize(struct ps_channel *ch, size_t cap)
+{
+	struct ps_membership **a;
+
+	if (cap > SIZE_MAX / sizeof *a)
+		return -1;
+	a = realloc(ch->members, cap * sizeof *a);
+	if (!a)
+		return -1;
+	ch->members = a;
+	ch->cap = cap;
+	return 0;
+}
+
 int ps_join(struct ps_registry *reg, struct ps_subscriber *sub,
             struct ps_membership *m, const char *name, size_t len)
 {
@@ -115,13 +147,15 @@ int ps_join(struct ps_registry *reg, struct ps_subscriber *sub,
 
 	if (!ch)
 		return -1;
+	if (ch->n_members == ch->cap && members_resize(ch, ch->cap * 2) < 0)
+		return -1;   /* ch has members, so it is not new: nothing to undo */
 	m->chan = ch;
 	m->sub = sub;
 	m->confirmed = ch->confirmed;
 	if (!m->confirmed)
 		sub->pending++;
-	DL_APPEND(ch->members, m);
-	ch->n_members++;
+	m->slot = ch->n_members;
+	ch->members[ch->n_members++] = m;
 	return 0;
 }
 
@@ -133,15 +167,20 @@ void ps_leave(struct ps_registry *reg, struct ps_membership *m)
 		return;
 	if (!m->confirmed && m->sub->pending)
 		m->sub->pending--;
-	DL_DELETE(ch->members, m);
+	ch->members[m->slot] = ch->members[ch->n_members - 1];
+	ch->members[m->slot]->slot = m->slot;
 	ch->n_members--;
 	memset(m, 0, sizeof *m);
+	/* Give memory back after a crowd left; a failed shrink keeps the old. */
+	if (ch->n_members && ch->cap > MEMBERS_MIN && ch->n_members < ch->cap / 4)
+		(void)members_resize(ch, ch->cap / 2);
 	if (ch->n_members)
 		return;
 	if (reg->link_up && reg->be_ops)
 		reg->be_ops->unsubscribe(reg->be, ch->name, ch->len);
 	HASH_DEL(reg->chans, ch);
 	reg->n_chans--;
+	free(ch->members);
 	free(ch);
 }
 
@@ -149,12 +188,16 @@ void ps_channel_foreach(struct ps_channel *ch,
                         void (*fn)(struct ps_membership *m, void *arg),
                         void *arg)
 {
-	struct ps_membership *m;
-
-	DL_FOREACH(ch->members, m) {
-		if (m->confirmed)
-			fn(m, arg);
+	for (size_t i = 0; i < ch->n_members; i++) {
+		if (ch->members[i]->confirmed)
+			fn(ch->members[i], arg);
 	}
+}
+
+struct ps_membership *const *ps_channel_members(const struct ps_channel *ch, size_t *n)
+{
+	*n = ch->n_members;
+	return ch->members;
 }
 
 const char *ps_channel_name(const struct ps_channel *ch, size_t *len)
@@ -192,7 +235,6 @@ size_t ps_registry_link_up(struct ps_registry *reg)
 void ps_registry_link_down(struct ps_registry *reg)
 {
 	struct ps_channel *ch, *tmp;
-	struct ps_membership *m;
 
 	reg->link_up = 0;
 	HASH_ITER(hh, reg->chans, ch, tmp) {
@@ -202,7 +244,8 @@ void ps_registry_link_down(struct ps_registry *reg)
 		/* A subscriber still waiting for its 'subscribed' must wait for the
 		 * new link to confirm everything; one that already has it keeps its
 		 * memberships and gets a resync instead. */
-		DL_FOREACH(ch->members, m) {
+		for (size_t i = 0; i < ch->n_members; i++) {
+			struct ps_membership *m = ch->members[i];
 			if (m->confirmed && m->sub->pending) {
 				m->confirmed = 0;
 				m->sub->pending++;
@@ -214,7 +257,6 @@ void ps_registry_link_down(struct ps_registry *reg)
 void ps_registry_confirmed(struct ps_registry *reg, const char *name, size_t len)
 {
 	struct ps_channel *ch = find_channel(reg, name, len);
-	struct ps_membership *m;
 
 	if (!ch || ch->confirmed)
 		return;
@@ -225,7 +267,8 @@ void ps_registry_confirmed(struct ps_registry *reg, const char *name, size_t len
 		reg->ev.message(reg->ctx, ch, NULL, 0);
 	}
 	ch->confirmed = 1;
-	DL_FOREACH(ch->members, m) {
+	for (size_t i = 0; i < ch->n_members; i++) {
+		struct ps_membership *m = ch->members[i];
 		if (m->confirmed)
 			continue;
 		m->confirmed = 1;

@@ -26,7 +26,7 @@ struct ps_subscriber {
 struct ps_membership {
 	struct ps_channel    *chan;
 	struct ps_subscriber *sub;
-	struct ps_membership *prev, *next;  /* the channel's list */
+	size_t                slot;         /* index in the channel's array */
 	unsigned              confirmed;    /* upstream confirmed after the join */
 };
 
@@ -76,6 +76,11 @@ void ps_leave(struct ps_registry *reg, struct ps_membership *m);
 void ps_channel_foreach(struct ps_channel *ch,
                         void (*fn)(struct ps_membership *m, void *arg),
                         void *arg);
+
+/* Returns the channel's memberships, confirmed or not, and their number in
+ * *n: for a walk that wants to prefetch ahead (fan-out). Valid until the
+ * next join or leave. */
+struct ps_membership *const *ps_channel_members(const struct ps_channel *ch, size_t *n);
 
 /* Returns the channel's name (NUL-terminated) and its length in *len. */
 const char *ps_channel_name(const struct ps_channel *ch, size_t *len);

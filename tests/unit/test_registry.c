@@ -1,5 +1,6 @@
 /* Unit tests of pubsub/registry: refcounted channels, upstream confirmation,
- * resync after an outage, removal in any order, the channel limit. */
+ * resync after an outage, removal in any order, the channel limit, a crowd
+ * of members on one channel (its array grows, swaps and shrinks). */
 #include <check.h>
 #include "check_main.h"
 #include <stdio.h>
@@ -252,6 +253,87 @@ START_TEST(channel_limit)
 }
 END_TEST
 
+/* Counts fan-out visits per member of the crowd. */
+static int seen[1000];
+static struct ps_membership crowd[1000];
+static struct ps_subscriber crowd_sub[1000];
+
+static void mark(struct ps_membership *m, void *arg)
+{
+	(void)arg;
+	seen[m - crowd]++;
+}
+
+/* Returns how many crowd members fan-out reached, each checked once. */
+static int reached_exactly(struct ps_channel *ch, const int *in)
+{
+	int n = 0;
+
+	memset(seen, 0, sizeof seen);
+	ps_channel_foreach(ch, mark, NULL);
+	for (int i = 0; i < 1000; i++) {
+		ck_assert_int_eq(seen[i], in[i]);
+		n += seen[i];
+	}
+	return n;
+}
+
+START_TEST(a_crowd_joins_and_leaves_in_any_order)
+{
+	static int in[1000];
+	struct ps_membership *const *v;
+	struct ps_channel *big;
+	size_t n;
+
+	link_up();
+	memset(crowd, 0, sizeof crowd);
+	memset(crowd_sub, 0, sizeof crowd_sub);
+	for (int i = 0; i < 1000; i++) {
+		ck_assert_int_eq(ps_join(R, &crowd_sub[i], &crowd[i], "big", 3), 0);
+		in[i] = 1;
+	}
+	ck_assert_int_eq(F.subs, 1);
+	big = crowd[0].chan;
+	ps_registry_confirmed(R, "big", 3);
+	ck_assert_int_eq(F.ready_calls, 1000);
+	ck_assert_int_eq(reached_exactly(big, in), 1000);
+	/* Leave from the middle, the ends, every third: each slot stays right. */
+	for (int i = 0; i < 1000; i += 3) {
+		ps_leave(R, &crowd[i]);
+		in[i] = 0;
+	}
+	ps_leave(R, &crowd[998]);
+	in[998] = 0;
+	ps_leave(R, &crowd[1]);
+	in[1] = 0;
+	ck_assert_int_eq(reached_exactly(big, in), 1000 - 334 - 2);
+	v = ps_channel_members(big, &n);
+	ck_assert_uint_eq(n, 1000 - 334 - 2);
+	for (size_t k = 0; k < n; k++)
+		ck_assert_uint_eq(v[k]->slot, k);
+	/* Nearly everyone leaves (the array shrinks), then the crowd returns. */
+	for (int i = 0; i < 1000; i++) {
+		if (in[i] && i != 500) {
+			ps_leave(R, &crowd[i]);
+			in[i] = 0;
+		}
+	}
+	ck_assert_int_eq(reached_exactly(big, in), 1);
+	ck_assert_int_eq(F.unsubs, 0);
+	for (int i = 0; i < 1000; i++) {
+		if (!in[i]) {
+			ck_assert_int_eq(ps_join(R, &crowd_sub[i], &crowd[i], "big", 3), 0);
+			in[i] = 1;
+		}
+	}
+	ck_assert_int_eq(reached_exactly(big, in), 1000);
+	for (int i = 999; i >= 0; i--)
+		ps_leave(R, &crowd[i]);
+	ck_assert_int_eq(F.unsubs, 1);
+	ck_assert_uint_eq(ps_registry_channel_count(R), 0);
+}
+END_TEST
+
 START_TEST(binary_safe_names)
 {
 	struct ps_subscriber a = {0};
@@ -283,6 +365,7 @@ int main(void)
 	tcase_add_test(tc, leave_while_down_sends_nothing);
 	tcase_add_test(tc, channel_limit);
 	tcase_add_test(tc, binary_safe_names);
+	tcase_add_test(tc, a_crowd_joins_and_leaves_in_any_order);
 	suite_add_tcase(s, tc);
 	return lg_run_suite(s);
 }
