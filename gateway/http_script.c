@@ -70,7 +70,11 @@ int lg_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	(void)user;
 	(void)len;
 	switch (reason) {
+	case LWS_CALLBACK_WSI_DESTROY:
+		lg_worker_handshake_done(wsi);   /* closed before its first request */
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	case LWS_CALLBACK_HTTP:
+		lg_worker_handshake_done(wsi);
 		if (strcmp((const char *)in, "/livegate.js") == 0 &&
 		    (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 ||
 		     lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0))

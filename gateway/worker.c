@@ -38,7 +38,12 @@ struct listener {
 	int                    fd;
 	struct lws            *wsi;
 	ev_timer               resume;
+	int                    err_pause;   /* after EMFILE and the like */
+	int                    full;        /* LG_HANDSHAKES_MAX in progress */
 };
+
+/* Marks a wsi counted in w->handshaking (its opaque user data). */
+static const char handshake_tag;
 
 struct sigsrc {
 	struct lg_raw_source src;
@@ -100,12 +105,39 @@ static void timer_arm(struct lg_worker *w, ev_timer *t, unsigned ms)
 	ev_timer_start(w->loop, t);
 }
 
+/* Polls the listener unless a pause reason holds. */
+static void listener_update(struct listener *l)
+{
+	if (l->wsi)
+		lws_rx_flow_control(l->wsi, !l->err_pause && !l->full);
+}
+
 static void accept_resume(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct listener *l = lws_container_of(t, struct listener, resume);
 
-	if (l->wsi)
-		lws_rx_flow_control(l->wsi, 1);
+	l->err_pause = 0;
+	listener_update(l);
+}
+
+/* Accepted sockets wait for their first request with lws's timeout in a
+ * sorted list, and past the header-table pool on a waiting list; lws 4.1
+ * walks both whole on every insert, which made a connect storm quadratic.
+ * So at most LG_HANDSHAKES_MAX are in lws at once; the rest wait in the
+ * kernel's backlog, which costs nothing. */
+void lg_worker_handshake_done(struct lws *wsi)
+{
+	struct lg_worker *w;
+
+	if (lws_get_opaque_user_data(wsi) != &handshake_tag)
+		return;
+	lws_set_opaque_user_data(wsi, NULL);
+	w = lg_worker_of(wsi);
+	w->handshaking--;
+	if (g_listener.full && w->handshaking < LG_HANDSHAKES_MAX) {
+		g_listener.full = 0;
+		listener_update(&g_listener);
+	}
 }
 
 /* Tunes an accepted socket: a modest send buffer so one slow reader cannot
@@ -131,7 +163,15 @@ static int listener_handle(struct lg_raw_source *src, struct lws *wsi, int reaso
 	if (reason != LWS_CALLBACK_RAW_RX_FILE)
 		return 0;
 	for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
-		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct lws *nwsi;
+		int fd;
+
+		if (w->handshaking >= LG_HANDSHAKES_MAX) {
+			l->full = 1;
+			listener_update(l);
+			break;
+		}
+		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -140,7 +180,8 @@ static int listener_handle(struct lg_raw_source *src, struct lws *wsi, int reaso
 			/* EMFILE and the like: stop polling the listener for a while
 			 * instead of spinning on a connection we cannot take. */
 			lg_log_msg(LG_LOG_WARN, "accept_paused", strerror(errno));
-			lws_rx_flow_control(wsi, 0);
+			l->err_pause = 1;
+			listener_update(l);
 			timer_arm(w, &l->resume, ACCEPT_PAUSE_MS);
 			break;
 		}
@@ -151,8 +192,13 @@ static int listener_handle(struct lg_raw_source *src, struct lws *wsi, int reaso
 			continue;
 		}
 		tune_socket(fd);
-		if (!lws_adopt_socket_vhost(w->vh, fd))   /* closes fd on failure */
+		nwsi = lws_adopt_socket_vhost(w->vh, fd);   /* closes fd on failure */
+		if (!nwsi) {
 			lg_log_msg(LG_LOG_WARN, "adopt_failed", "could not adopt an accepted socket");
+			continue;
+		}
+		lws_set_opaque_user_data(nwsi, (void *)&handshake_tag);
+		w->handshaking++;
 	}
 	return 0;
 }
@@ -415,6 +461,7 @@ static int worker_setup(struct lg_worker *w, int listen_fd, struct lws_protocols
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8 |
 	               LWS_SERVER_OPTION_LIBEV;
 	info.foreign_loops = (void **)&w->loop;
+	info.timeout_secs = LG_HANDSHAKE_S;
 	info.user = w;
 	info.fd_limit_per_thread = (unsigned)fd_limit();
 	w->fd_limit = (int)info.fd_limit_per_thread - LG_FD_RESERVE;
@@ -431,7 +478,10 @@ static int worker_setup(struct lg_worker *w, int listen_fd, struct lws_protocols
 	info.vhost_name = "livegate";
 	info.retry_and_idle_policy = &no_validity;
 	info.max_http_header_data = 8192;
-	info.max_http_header_pool = 256;
+	info.max_http_header_pool = LG_HANDSHAKES_MAX;
+	/* lws's default of 10 s for a socket holding a header table is long
+	 * when LG_HANDSHAKES_MAX of them are all a worker takes at once. */
+	info.timeout_secs_ah_idle = LG_HANDSHAKE_S;
 	info.user = w;
 	w->vh = lws_create_vhost(w->ctx, &info);
 	if (!w->vh) {

@@ -29,6 +29,9 @@
 #define LG_FD_RESERVE           64      /* fds kept free for Redis, signals...  */
 #define LG_QUEUE_EXTRA          256     /* queued frames per client beyond one per channel */
 #define LG_QUEUE_BYTES          262144  /* frame bytes one client's queue may pin */
+#define LG_HANDSHAKES_MAX       1024    /* accepted sockets not yet past their first
+                                           request; also lws's header-table pool */
+#define LG_HANDSHAKE_S          5       /* an accepted socket's request must be in by then */
 #define LG_SPREAD_MIN_SUBS      500     /* channels this big get a spread hint  */
 #define LG_SPREAD_MAX_MS        3000
 
@@ -49,6 +52,7 @@ struct lg_worker {
 	struct conn             *conns;       /* established connections (DL list) */
 	unsigned                 n_conns;
 	int                      fd_limit;    /* accept closes fds at or above this */
+	unsigned                 handshaking; /* accepted, first request not parsed */
 	uint64_t                 mono0_ns;    /* CLOCK_MONOTONIC at start */
 	lws_sorted_usec_list_t   tick_sul;    /* lws timer: also bounds how late lws's own fire */
 	ev_timer                 redis_timer;
@@ -68,6 +72,10 @@ struct lg_worker *lg_worker_of(struct lws *wsi);
 /* Returns CLOCK_MONOTONIC in ns, and seconds since the worker started. */
 uint64_t lg_now_ns(void);
 uint32_t lg_worker_secs(const struct lg_worker *w);
+
+/* Counts wsi out of the handshake phase (its first request parsed, or it
+ * closed before): called for every wsi, acts once for accepted sockets. */
+void lg_worker_handshake_done(struct lws *wsi);
 
 /* ws_conn.c */
 int  lg_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,

@@ -669,6 +669,7 @@ int lg_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return confirm_upgrade(w, wsi) ? 0 : 1;
 	case LWS_CALLBACK_ESTABLISHED:
+		lg_worker_handshake_done(wsi);
 		on_established(w, c, wsi);
 		return 0;
 	case LWS_CALLBACK_RECEIVE:

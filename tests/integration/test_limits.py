@@ -116,6 +116,53 @@ class BehindReaderTest(LivegateTestCase):
         self.assertEqual(m["livegate_frames_delivered_total"], n + 1)
 
 
+class HandshakeLimitTest(LivegateTestCase):
+    HANDSHAKES_MAX = 1024   # gateway/worker.h LG_HANDSHAKES_MAX
+    ESTABLISH_S = 5         # gateway/worker.h LG_HANDSHAKE_S: an accepted socket's time to ask
+
+    async def test_sockets_that_never_ask_hold_the_queue_only_briefly(self):
+        """At most HANDSHAKES_MAX accepted sockets wait for their first
+        request in a worker; the rest wait in the kernel's backlog. Sockets
+        that connect and say nothing fill that room, a real client waits
+        behind them, and is served once lws drops them."""
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        need = self.HANDSHAKES_MAX + 200
+        if soft < need:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, need + 100), hard))
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        token = mint_pyjwt(["queue"])
+        silent = []
+        self.addCleanup(lambda: [s.close() for s in silent])
+        for _ in range(self.HANDSHAKES_MAX + 20):
+            silent.append(socket.create_connection(("127.0.0.1", lg.public_port)))
+        t0 = asyncio.get_running_loop().time()
+        await asyncio.sleep(0.5)   # livegate accepts what it may
+        held = asyncio.ensure_future(harness.websockets.connect(
+            lg.ws_url, open_timeout=self.ESTABLISH_S + 10, ping_interval=None, compression=None))
+        done, _ = await asyncio.wait([held], timeout=1.5)
+        self.assertFalse(done, "a client was served while the handshake room was full")
+        ws = await held
+        waited = asyncio.get_running_loop().time() - t0
+        self.addAsyncCleanup(ws.close)
+        await harness.send_json(ws, {"type": "subscribe", "token": token})
+        self.assertEqual((await recv_json(ws))["type"], "subscribed")
+        self.assertGreater(waited, 2)
+        self.assertLess(waited, self.ESTABLISH_S + 4)
+        # The silent ones were dropped, not served.
+        dropped = 0
+        for s in silent[: self.HANDSHAKES_MAX]:
+            s.settimeout(2)
+            try:
+                if s.recv(1) == b"":
+                    dropped += 1
+            except (ConnectionResetError, socket.timeout):
+                dropped += 1
+        self.assertEqual(dropped, self.HANDSHAKES_MAX)
+        self.assertEqual(lg.http_status("/readyz"), 200)
+
+
 class FileLimitTest(LivegateTestCase):
     NOFILE = 300
 
