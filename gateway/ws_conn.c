@@ -196,26 +196,43 @@ static const void *rekey_one(const void *key, void *arg)
 	return NULL;
 }
 
-/* Builds the 'subscribed' frame listing the connection's channels. */
-static int queue_subscribed(struct conn *c)
+/* Returns the 'subscribed' frame listing the connection's channels, or NULL. */
+static struct lg_frame *subscribed_frame(const struct conn *c)
 {
 	const char *names[LG_TOKEN_MAX_CHANNELS];
 	size_t lens[LG_TOKEN_MAX_CHANNELS];
 
 	for (size_t i = 0; i < c->n_chans; i++)
 		names[i] = ps_channel_name(c->chans[i].m.chan, &lens[i]);
-	lg_frame_unref(c->ctl);
-	c->ctl = lg_frame_subscribed(names, lens, c->n_chans);
-	return c->ctl ? 0 : -1;
+	return lg_frame_subscribed(names, lens, c->n_chans);
 }
 
+/* Sends 'subscribed' now when nothing waits ahead of it (the common case:
+ * no POLLOUT round trip per new client), else queues it first in line,
+ * replacing one not yet out. */
 static void became_ready(struct lg_worker *w, struct conn *c)
 {
+	struct lg_frame *f = subscribed_frame(c);
+	int rc = 0;
+
 	c->state = CS_READY;
-	if (queue_subscribed(c) < 0) {
+	if (!f) {
 		conn_close(w, c, 1011, "out of memory");
 		return;
 	}
+	if (!c->ctl) {
+		size_t n;
+		const unsigned char *wire = lg_frame_wire(f, &n);
+		rc = send_direct(w, c, wire, n);
+	}
+	if (rc != 0) {
+		lg_frame_unref(f);
+		if (rc < 0)
+			conn_kill(w, c, "out of memory buffering a frame");
+		return;
+	}
+	lg_frame_unref(c->ctl);
+	c->ctl = f;
 	want_write(w, c);
 }
 
