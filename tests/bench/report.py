@@ -194,19 +194,34 @@ def targets(summ, rows):
     out = ["| target | where it stands (this run) | verdict |", "|---|---|---|"]
     g = summ.get
 
-    # 1. CPU per delivery vs floor, one worker, one core each.
+    # 1. CPU per delivery vs floor, one worker, one core each. The machine's
+    # speed drifts between minutes by more than the margin asked, so the
+    # ratio is taken within each round (livegate and the floor run back to
+    # back there) and the median over rounds is what is judged.
     sizes = sorted({k[2] for k in summ if k[0] == "one-channel"})
-    ratios = []
+    per_size = []
     for n in sizes:
         lg, fl = g(("one-channel", "livegate-w1", n)), g(("one-channel", "floor", n))
-        if lg and fl and fl["cpu_us_per_delivery"] > 0:
-            ratios.append((n, lg["cpu_us_per_delivery"], fl["cpu_us_per_delivery"]))
-    if ratios:
-        txt = "; ".join("{:,} subscribers: {:.2f} µs vs floor {:.2f} µs = **{:.2f}×**".format(
-            n, a, b, a / b) for n, a, b in ratios)
-        ok = all(a / b <= 1.10 for n, a, b in ratios)
-        out.append("| Server CPU per delivery ≤ 1.10× the floor (1 worker vs 1 floor process) | %s "
-                   "(table 1) | %s |" % (txt, verdict(ok)))
+        if not (lg and fl and fl["cpu_us_per_delivery"] > 0):
+            continue
+        by_round = defaultdict(dict)
+        for r in rows:
+            if r.get("scenario") == "one-channel" and r.get("clients") == n and \
+                    r.get("server") in ("livegate-w1", "floor") and r.get("cpu_us_per_delivery", 0) > 0:
+                by_round[r.get("round")][r["server"]] = r["cpu_us_per_delivery"]
+        paired = [v["livegate-w1"] / v["floor"] for v in by_round.values() if len(v) == 2]
+        if paired:
+            per_size.append((n, lg["cpu_us_per_delivery"], fl["cpu_us_per_delivery"],
+                             statistics.median(paired), paired))
+    if per_size:
+        txt = "; ".join("{:,} subscribers: **{:.2f}×** (per round: {}; medians {:.2f} µs vs "
+                        "floor {:.2f} µs)".format(n, med, ", ".join("%.2f" % x for x in paired),
+                                                  a, b)
+                        for n, a, b, med, paired in per_size)
+        ok = all(med <= 1.10 for n, a, b, med, paired in per_size)
+        out.append("| Server CPU per delivery ≤ 1.10× the floor (1 worker vs 1 floor process; "
+                   "median over rounds of the ratio within a round) | %s (table 1) | %s |"
+                   % (txt, verdict(ok)))
     else:
         out.append("| Server CPU per delivery ≤ 1.10× the floor | livegate not run | – |")
 

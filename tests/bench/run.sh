@@ -60,7 +60,7 @@ if [ $QUICK = 1 ]; then
     msgs_for() { echo 5; }
 else
     SIZES="1000 5000 18000"; BIG2=36000; BIG4=72000; MULTI=10000; RATE=5000; RATE_S=10
-    STORM=18000; IDLE_N=18000; IDLE_S=60; WRK_S=10; ROUNDS=${ROUNDS:-2}; SETTLE=1
+    STORM=18000; IDLE_N=18000; IDLE_S=60; WRK_S=10; ROUNDS=${ROUNDS:-3}; SETTLE=1
     # Enough deliveries per run for the CPU figure to be well above sampling noise.
     msgs_for() { if [ "$1" -le 1000 ]; then echo 40; elif [ "$1" -le 5000 ]; then echo 20; else echo 10; fi; }
 fi
