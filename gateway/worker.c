@@ -230,6 +230,22 @@ static void listener_stop(void)
 	}
 }
 
+/* On an event library lws sets its vhosts' protocols up from a timer after
+ * the context exists (the poll loop does it before its first wait). A
+ * socket adopted before that is bound to protocols[0] ("http"), whose
+ * upgrade check is lws's dummy: no Origin check, no WebSocket protocol. A
+ * restarted worker finds a full backlog, so accept only from here. */
+void lg_worker_protocols_ready(struct lg_worker *w)
+{
+	if (g_listener.w || w->listen_fd < 0)
+		return;   /* once */
+	if (listener_start(w, w->listen_fd) < 0) {
+		lg_log_msg(LG_LOG_ERROR, "worker", "could not watch the listener");
+		w->failed = 1;
+		ev_break(w->loop, EVBREAK_ALL);
+	}
+}
+
 /* --- drain --------------------------------------------------------------- */
 
 /* Closes connections with 1012 at an even pace over 80% of the drain
@@ -502,8 +518,10 @@ static int worker_setup(struct lg_worker *w, int listen_fd, struct lws_protocols
 		lg_log_msg(LG_LOG_ERROR, "worker", "out of memory creating the registry");
 		return -1;
 	}
-	if (listener_start(w, listen_fd) < 0 || signals_start(w) < 0) {
-		lg_log_msg(LG_LOG_ERROR, "worker", "could not watch the listener or signals");
+	/* The listener starts from the protocols' init (lg_worker_protocols_ready). */
+	w->listen_fd = listen_fd;
+	if (signals_start(w) < 0) {
+		lg_log_msg(LG_LOG_ERROR, "worker", "could not watch signals");
 		return -1;
 	}
 	lg_wheel_init(&w->wheel, 0);
@@ -539,11 +557,14 @@ int lg_worker_run(const struct lg_config *cfg, struct lg_shared *shm, int index,
 	w.st = &shm->w[index];
 	w.mono0_ns = lg_now_ns();
 	atomic_store(&w.st->pid, (int)getpid());
+	w.listen_fd = -1;
 	if (worker_setup(&w, listen_fd, prot) < 0) {
 		rc = 1;
 	} else {
 		lg_log_msg(LG_LOG_INFO, "worker_ready", NULL);
 		ev_run(w.loop, 0);
+		if (w.failed)
+			rc = 1;
 	}
 	/* Teardown order: connections close with the context (leaving the
 	 * registry), then the Redis link, then the registry. */

@@ -53,6 +53,8 @@ struct lg_worker {
 	unsigned                 n_conns;
 	int                      fd_limit;    /* accept closes fds at or above this */
 	unsigned                 handshaking; /* accepted, first request not parsed */
+	int                      listen_fd;   /* adopted once lws's protocols are up */
+	int                      failed;      /* the loop stopped on an error */
 	uint64_t                 mono0_ns;    /* CLOCK_MONOTONIC at start */
 	lws_sorted_usec_list_t   tick_sul;    /* lws timer: also bounds how late lws's own fire */
 	ev_timer                 redis_timer;
@@ -72,6 +74,9 @@ struct lg_worker *lg_worker_of(struct lws *wsi);
 /* Returns CLOCK_MONOTONIC in ns, and seconds since the worker started. */
 uint64_t lg_now_ns(void);
 uint32_t lg_worker_secs(const struct lg_worker *w);
+
+/* Starts accepting; called from the WebSocket protocol's PROTOCOL_INIT. */
+void lg_worker_protocols_ready(struct lg_worker *w);
 
 /* Counts wsi out of the handshake phase (its first request parsed, or it
  * closed before): called for every wsi, acts once for accepted sockets. */

@@ -683,6 +683,9 @@ int lg_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	struct conn *c = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_PROTOCOL_INIT:
+		lg_worker_protocols_ready(w);
+		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return confirm_upgrade(w, wsi) ? 0 : 1;
 	case LWS_CALLBACK_ESTABLISHED:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import tempfile
@@ -135,6 +136,45 @@ class WorkerRestartTest(LivegateTestCase):
         for ws in fresh:
             self.assertEqual((await recv_json(ws))["data"], "after")
         self.assertIn("worker_died", lg.log_text())
+
+
+class RestartBacklogTest(LivegateTestCase):
+    async def test_handshakes_waiting_for_a_restarting_worker_are_checked(self):
+        """Connections that queue while a worker restarts reach the new one
+        in its first moments: each must still meet the Origin check and the
+        WebSocket protocol (a worker must not accept before its protocols
+        are set up)."""
+        redis = self.start_redis()
+        lg = self.start_livegate(redis, env={"LIVEGATE_ALLOWED_ORIGINS": "http://good.example"})
+        victim = lg.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        # Queue requests in the listen backlog while no worker takes them
+        # (main restarts the worker after 100 ms).
+        socks = []
+        for i in range(40):
+            s = socket.create_connection(("127.0.0.1", lg.public_port), timeout=10)
+            origin = "http://evil.example" if i % 2 else "http://good.example"
+            s.sendall(("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                       f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n").encode())
+            socks.append((origin, s))
+        try:
+            for origin, s in socks:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = await asyncio.to_thread(s.recv, 4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                status = data.split(b" ", 2)[1] if data.startswith(b"HTTP/") else data[:40]
+                with self.subTest(origin=origin):
+                    self.assertEqual(status, b"403" if "evil" in origin else b"101", data[:80])
+        finally:
+            for _, s in socks:
+                s.close()
+        # The accepted ones are livegate's WebSockets: no subscribe, 4003.
+        ws = await harness.connect(lg.ws_url, origin="http://good.example")
+        await self.assertClosedWith(ws, 4003, timeout=15, what="no subscribe after restart")
 
 
 class MetricsFormatTest(LivegateTestCase):
