@@ -59,6 +59,9 @@ struct conn {
 };
 
 static const char pong_json[] = "{\"type\":\"pong\"}";
+/* The server's ping, a whole frame: lws reports a pong only when the ping
+ * carried a payload. */
+static const unsigned char ping_frame[] = { 0x89, 8, 'l', 'i', 'v', 'e', 'g', 'a', 't', 'e' };
 
 size_t lg_ws_conn_size(void)
 {
@@ -115,7 +118,7 @@ static int send_direct(struct lg_worker *w, struct conn *c, const unsigned char 
 {
 	ssize_t m;
 
-	if (c->choked_since_s || c->ctl || c->want_pong || c->peer_closing ||
+	if (c->choked_since_s || c->ctl || c->want_pong || c->peer_closing || c->close_code ||
 	    !lg_outq_empty(&c->q) || lws_partial_buffered(c->wsi))
 		return 0;
 	m = send(c->fd, bytes, n, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -395,7 +398,6 @@ static int write_text(struct lws *wsi, struct lg_frame *f)
 static int on_writeable(struct lg_worker *w, struct conn *c)
 {
 	static struct lg_frame *pong;
-	unsigned char ping[LWS_PRE + 8];
 
 	c->choked_since_s = 0;
 	if (c->close_code) {
@@ -409,10 +411,10 @@ static int on_writeable(struct lg_worker *w, struct conn *c)
 		if (write_text(c->wsi, pong) < 0)
 			return -1;
 	} else if (c->want_ping) {
-		/* lws reports a pong only when the ping carried a payload */
 		c->want_ping = 0;
-		memcpy(ping + LWS_PRE, "livegate", 8);
-		if (lws_write(c->wsi, ping + LWS_PRE, 8, LWS_WRITE_PING) < 8)
+		/* RAW: lws only reads (or copies) these bytes */
+		if (lws_write(c->wsi, (unsigned char *)ping_frame, sizeof ping_frame, LWS_WRITE_RAW) <
+		    (int)sizeof ping_frame)
 			return -1;
 	} else if (c->ctl) {
 		int rc = write_text(c->wsi, c->ctl);
@@ -558,9 +560,7 @@ static void conn_timer(struct lg_wheel_node *n, void *arg)
 		return;
 	}
 	if (!c->ping_sent && now - c->last_rx_s >= LG_PING_IDLE_S) {
-		/* lws reports a pong only when the ping carried a payload */
-		static const unsigned char ping[] = { 0x89, 8, 'l', 'i', 'v', 'e', 'g', 'a', 't', 'e' };
-		int rc = send_direct(w, c, ping, sizeof ping);
+		int rc = send_direct(w, c, ping_frame, sizeof ping_frame);
 		c->ping_sent = 1;
 		if (rc < 0) {
 			conn_kill(w, c, "out of memory buffering a ping");
