@@ -184,16 +184,6 @@ void ps_leave(struct ps_registry *reg, struct ps_membership *m)
 	free(ch);
 }
 
-void ps_channel_foreach(struct ps_channel *ch,
-                        void (*fn)(struct ps_membership *m, void *arg),
-                        void *arg)
-{
-	for (size_t i = 0; i < ch->n_members; i++) {
-		if (ch->members[i]->confirmed)
-			fn(ch->members[i], arg);
-	}
-}
-
 struct ps_membership *const *ps_channel_members(const struct ps_channel *ch, size_t *n)
 {
 	*n = ch->n_members;

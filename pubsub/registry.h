@@ -44,8 +44,8 @@ struct ps_events {
 	 * confirmation, never from ps_join/ps_leave themselves). */
 	void (*ready)(void *ctx, struct ps_subscriber *sub);
 	/* A message for channel ch. payload == NULL means a resync: the link was
-	 * lost and is back, so anything may have been missed. Deliver with
-	 * ps_channel_foreach. */
+	 * lost and is back, so anything may have been missed. Deliver to the
+	 * confirmed ones of ps_channel_members. */
 	void (*message)(void *ctx, struct ps_channel *ch,
 	                const char *payload, size_t plen);
 };
@@ -72,14 +72,9 @@ int ps_join(struct ps_registry *reg, struct ps_subscriber *sub,
  * upstream and frees the channel. m is zeroed. */
 void ps_leave(struct ps_registry *reg, struct ps_membership *m);
 
-/* Calls fn for every confirmed membership of ch. fn must not join or leave. */
-void ps_channel_foreach(struct ps_channel *ch,
-                        void (*fn)(struct ps_membership *m, void *arg),
-                        void *arg);
-
-/* Returns the channel's memberships, confirmed or not, and their number in
- * *n: for a walk that wants to prefetch ahead (fan-out). Valid until the
- * next join or leave. */
+/* Returns the channel's memberships, confirmed or not (delivery skips the
+ * unconfirmed), and their number in *n. An array, so a walk can prefetch
+ * ahead. Valid until the next join or leave. */
 struct ps_membership *const *ps_channel_members(const struct ps_channel *ch, size_t *n);
 
 /* Returns the channel's name (NUL-terminated) and its length in *len. */
