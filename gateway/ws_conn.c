@@ -388,6 +388,13 @@ static void on_receive(struct lg_worker *w, struct conn *c, const char *in, size
 	}
 }
 
+/* Counts frame f as delivered, with its time since it came from Redis. */
+static void count_delivery(struct lg_worker *w, const struct lg_frame *f)
+{
+	lg_add(&w->st->frames_delivered, 1);
+	lg_metrics_observe(w->st, lg_now_ns() - f->born_ns);
+}
+
 /* Writes one frame; returns 0, or -1 when lws could not. */
 static int write_text(struct lws *wsi, struct lg_frame *f)
 {
@@ -428,8 +435,7 @@ static int on_writeable(struct lg_worker *w, struct conn *c)
 			lg_frame_unref(f);
 			return -1;
 		}
-		lg_add(&w->st->frames_delivered, 1);
-		lg_metrics_observe(w->st, lg_now_ns() - f->born_ns);
+		count_delivery(w, f);
 		lg_frame_unref(f);
 	}
 	if (c->want_pong || c->want_ping || c->ctl || !lg_outq_empty(&c->q))
@@ -446,9 +452,10 @@ struct fanout {
 	size_t               wire_len;
 };
 
-static void fan_one(struct ps_membership *m, void *arg)
+/* Delivers fo's frame to the member m: straight to its socket, or into its
+ * queue. */
+static void fan_one(const struct fanout *fo, struct ps_membership *m)
 {
-	struct fanout *fo = arg;
 	struct conn_chan *cc = (struct conn_chan *)m;
 	struct conn *c = cc->conn;
 	int was_empty, dropped;
@@ -457,8 +464,7 @@ static void fan_one(struct ps_membership *m, void *arg)
 		return;
 	switch (send_direct(fo->w, c, fo->wire, fo->wire_len)) {
 	case 1:
-		lg_add(&fo->w->st->frames_delivered, 1);
-		lg_metrics_observe(fo->w->st, lg_now_ns() - fo->f->born_ns);
+		count_delivery(fo->w, fo->f);
 		return;
 	case -1:
 		conn_kill(fo->w, c, "out of memory buffering a frame");
@@ -526,7 +532,7 @@ void lg_ws_on_message(void *ctx, struct ps_channel *ch, const char *payload, siz
 		if (i + FAN_AHEAD / 2 < n)
 			__builtin_prefetch(((const struct conn_chan *)mv[i + FAN_AHEAD / 2])->conn);
 		if (mv[i]->confirmed)
-			fan_one(mv[i], &fo);
+			fan_one(&fo, mv[i]);
 	}
 	lg_frame_unref(fo.f);
 }
