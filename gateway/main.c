@@ -218,6 +218,37 @@ static void reload_keys(const struct lg_config *cfg, struct lg_api *api)
 	lg_log_msg(LG_LOG_INFO, "keys_reloaded", NULL);
 }
 
+/* Returns the earliest time main must act without a signal: a dead
+ * worker's restart or, while draining, the kill deadline; 0 for none. */
+static uint64_t next_deadline(const struct slot *slots, unsigned n, int draining, uint64_t kill_at)
+{
+	uint64_t next = draining ? kill_at : 0;
+
+	for (unsigned i = 0; i < n && !draining; i++)
+		if (slots[i].pid <= 0 && slots[i].restart_at_ms &&
+		    (!next || slots[i].restart_at_ms < next))
+			next = slots[i].restart_at_ms;
+	return next;
+}
+
+/* Waits for one of sigs until deadline (mono_ms; 0: no deadline): main
+ * sleeps until there is something to do rather than waking on a period,
+ * which would be CPU taken from the workers on the same cores. Returns the
+ * signal, or -1 when the deadline passed first. */
+static int wait_signal(const sigset_t *sigs, siginfo_t *si, uint64_t deadline)
+{
+	uint64_t now = mono_ms();
+	struct timespec to;
+
+	if (!deadline)
+		return sigwaitinfo(sigs, si);
+	if (deadline <= now)
+		return -1;
+	to.tv_sec = (time_t)((deadline - now) / 1000);
+	to.tv_nsec = (long)((deadline - now) % 1000) * 1000000L;
+	return sigtimedwait(sigs, si, &to);
+}
+
 /* Supervises the workers until they have all exited after SIGTERM.
  * Returns 0 when every worker exited in time. */
 static int supervise(const struct lg_config *cfg, struct lg_shared *shm, int shm_fd,
@@ -230,9 +261,8 @@ static int supervise(const struct lg_config *cfg, struct lg_shared *shm, int shm
 	int draining = 0, rc = 0;
 
 	for (;;) {
-		struct timespec to = { 0, 100 * 1000000L };
 		siginfo_t si;
-		int sig = sigtimedwait(sigs, &si, &to);
+		int sig = wait_signal(sigs, &si, next_deadline(slots, n, draining, kill_at));
 		unsigned alive = 0;
 		uint64_t now;
 

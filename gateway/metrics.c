@@ -57,15 +57,15 @@ enum lg_close_idx lg_close_index(int code)
 	}
 }
 
-void lg_metrics_observe(struct lg_worker_stats *w, uint64_t ns)
+void lg_metrics_observe(struct lg_worker_stats *w, uint64_t ns, uint64_t n)
 {
 	double s = (double)ns / 1e9;
 	int i = 0;
 
 	while (i < LG_HIST_BUCKETS && s > lg_hist_bounds[i])
 		i++;
-	lg_add(&w->hist[i], 1);
-	lg_add(&w->hist_sum_ns, ns);
+	lg_add(&w->hist[i], n);
+	lg_add(&w->hist_sum_ns, ns * n);
 }
 
 void lg_metrics_worker_gone(struct lg_worker_stats *w)

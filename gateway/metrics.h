@@ -88,8 +88,8 @@ static inline uint64_t lg_get(const lg_counter *c)
 /* Returns the counter index of a close code. */
 enum lg_close_idx lg_close_index(int code);
 
-/* Records one delivery latency in the worker's histogram. */
-void lg_metrics_observe(struct lg_worker_stats *w, uint64_t ns);
+/* Records n deliveries that each took ns in the worker's histogram. */
+void lg_metrics_observe(struct lg_worker_stats *w, uint64_t ns, uint64_t n);
 
 /* Resets the gauges of a worker slot (its process is gone). */
 void lg_metrics_worker_gone(struct lg_worker_stats *w);
