@@ -664,18 +664,21 @@ async def send_json(ws, obj):
     await ws.send(json.dumps(obj))
 
 
-def masked_text_frame(text):
-    """One client-to-server text frame (RFC 6455 5.2), masked as clients must."""
-    payload = text.encode()
+def masked_frame(opcode, payload):
+    """One whole client-to-server frame (RFC 6455 5.2), masked as clients must."""
     n = len(payload)
     if n < 126:
-        head = bytes([0x81, 0x80 | n])
+        head = bytes([0x80 | opcode, 0x80 | n])
     elif n < 65536:
-        head = bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
+        head = bytes([0x80 | opcode, 0x80 | 126]) + n.to_bytes(2, "big")
     else:
-        head = bytes([0x81, 0x80 | 127]) + n.to_bytes(8, "big")
+        head = bytes([0x80 | opcode, 0x80 | 127]) + n.to_bytes(8, "big")
     mask = os.urandom(4)
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def masked_text_frame(text):
+    return masked_frame(0x1, text.encode())
 
 
 async def send_text_burst(ws, texts):

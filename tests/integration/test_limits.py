@@ -5,7 +5,9 @@ open-file limit (connections past it are refused, the process keeps
 serving, and takes new connections again once some close)."""
 
 import asyncio
+import json
 import os
+import random
 import socket
 import subprocess
 
@@ -114,6 +116,70 @@ class BehindReaderTest(LivegateTestCase):
         m = lg.metrics()
         self.assertEqual(m["livegate_invalidations_coalesced_total"], 0)
         self.assertEqual(m["livegate_frames_delivered_total"], n + 1)
+
+
+class PingingReaderTest(LivegateTestCase):
+    async def test_pongs_and_frames_never_interleave(self):
+        """lws answers a client's WebSocket ping itself, telling livegate
+        nothing, and may hold part of that pong while the socket is full;
+        a frame written straight to the socket must never land inside it
+        (ws_conn.c, on_rx_ready). A reader with a tiny window that pings
+        while frames of every size stream at it, reading only now and then,
+        gets a stream that parses: every pong carries its ping's payload, in
+        order; every invalidation is whole and in publish order (a backlog
+        may collapse, skipping some); the last one arrives. This drives
+        pongs through full sockets, direct writes, cut-short writes and the
+        queue together; the exact moment of a pong cut short by the kernel
+        (the tail of the send queue within its length of full) is too
+        narrow to hit on purpose, so this cannot prove that case alone."""
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        c = harness.RawWsClient(lg.public_port, rcvbuf=4096, timeout=10)
+        self.addCleanup(c.close)
+        c.send_text(json.dumps({"type": "subscribe", "token": mint_pyjwt(["feed"])}))
+        op, body = c.recv_frame(10)
+        self.assertEqual((op, json.loads(body)["type"]), (0x1, "subscribed"))
+        rnd = random.Random(7)
+        sent, pings, pongs, data = [], [], [], []
+
+        def take(op, body):
+            if op == 0xA:
+                pongs.append(body)
+                return
+            self.assertEqual(op, 0x1, f"unexpected opcode {op:#x}: the stream is corrupt")
+            frame = json.loads(body)
+            self.assertEqual((frame["type"], frame["channel"]), ("invalidate", "feed"))
+            data.append(frame["data"])
+
+        for _ in range(60):
+            burst = [f"{len(sent) + k}:" + "x" * rnd.choice((10, 300, 3000, 20000))
+                     for k in range(rnd.randint(1, 6))]
+            sent += burst
+            redis.publish_many("feed", burst)
+            ping = os.urandom(rnd.randint(1, 125))   # a long pong is likelier cut short
+            c.sock.sendall(harness.masked_frame(0x9, ping))
+            pings.append(ping)
+            for _ in range(rnd.randint(0, 2)):
+                take(*c.recv_frame(10))
+        sent.append("last")
+        redis.publish("feed", "last")
+        while not data or data[-1] != "last":
+            take(*c.recv_frame(10))
+        # lws drops a ping that comes while it still owes a pong (RFC 6455
+        # 5.5.3 allows answering only some), so each pong answers one ping,
+        # in order; one last ping on a quiet connection is always answered.
+        await asyncio.sleep(0.3)
+        pings.append(b"final")
+        c.sock.sendall(harness.masked_frame(0x9, b"final"))
+        while not pongs or pongs[-1] != b"final":
+            take(*c.recv_frame(10))
+        it = iter(pings)
+        self.assertTrue(all(p in it for p in pongs), "a pong that answers no ping, or out of order")
+        self.assertGreater(len(pongs), 1)
+        # Whole and in order: each one is a payload as published, later than the one before.
+        at = [sent.index(d) for d in data]
+        self.assertEqual(at, sorted(set(at)))
+        self.assertGreater(len(data), len(sent) // 4)
 
 
 class HandshakeLimitTest(LivegateTestCase):
