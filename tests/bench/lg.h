@@ -50,6 +50,9 @@ struct lg_opts {
     const char *scenario;
     const char *server_name;
     double settle;             /* seconds to wait after connect before measuring memory */
+    const char *baton_in;      /* FIFOs for taking turns with a second loadgen (or NULL) */
+    const char *baton_out;
+    const char *ready_file;    /* created once connected and settled (or NULL) */
 };
 
 /* What a child reports when asked, followed by lat_count uint64 latencies (ns)

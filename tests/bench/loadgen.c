@@ -7,6 +7,7 @@
 #include "lg.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -41,7 +42,8 @@ static void usage(void)
         "  --pub redis|http --pub-host A --pub-port P --pub-path /pub --channel bench\n"
         "  --messages M --gap S --msg-timeout S\n"
         "  --rate R --shared-rate R --own-fmt own:%%u --shared-channel shared --duration S\n"
-        "  --server-pid PID --scenario NAME --server-name NAME --settle S\n");
+        "  --server-pid PID --scenario NAME --server-name NAME --settle S\n"
+        "  --baton-in FIFO --baton-out FIFO --ready-file PATH (take turns with a second loadgen)\n");
 }
 
 /* Parses the text lines a child sent; stops at "REPORT" (binary follows). */
@@ -125,6 +127,54 @@ static unsigned kids_with_clients(void)
     return n;
 }
 
+/* Turn-taking with a second load generator that measures another server on
+ * the same cores at the same time: each publishes only while it holds the
+ * baton (one byte through a FIFO) and passes it on after the message has
+ * reached every client. The two servers' messages alternate, so a change of
+ * the machine's speed during the run (this VM's runs vary by about 20 %)
+ * falls on both alike. FIFOs are opened O_RDWR so neither open nor a partner
+ * that has finished blocks or breaks the pipe. */
+static int baton_in = -1, baton_out = -1;
+
+/* Waits up to timeout_s for the baton, reading the children meanwhile.
+ * Returns 0 with the baton, -1 on timeout or a dead child. */
+static int baton_take(double timeout_s)
+{
+    if (baton_in < 0) return 0;
+    uint64_t deadline = lg_mono_ns() + (uint64_t)(timeout_s * 1e9);
+    while (lg_mono_ns() < deadline) {
+        char b;
+        ssize_t r = read(baton_in, &b, 1);
+        if (r == 1) return 0;
+        if (r < 0 && errno != EAGAIN && errno != EINTR) return -1;
+        if (pump(2) != 0) return -1;
+    }
+    fprintf(stderr, "loadgen: the partner did not pass the baton within %.0f s\n", timeout_s);
+    return -1;
+}
+
+static void baton_pass(void)
+{
+    if (baton_out >= 0 && write(baton_out, "B", 1) != 1)
+        fprintf(stderr, "loadgen: passing the baton: %s\n", strerror(errno));
+}
+
+static int baton_open(const char *in, const char *out)
+{
+    if (!in && !out) return 0;
+    if (!in || !out) {
+        fprintf(stderr, "loadgen: --baton-in and --baton-out go together\n");
+        return -1;
+    }
+    baton_in = open(in, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    baton_out = open(out, O_RDWR | O_CLOEXEC);
+    if (baton_in < 0 || baton_out < 0) {
+        fprintf(stderr, "loadgen: opening the baton FIFOs: %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* Fan-out: publishes seq and waits until every child has it on all clients. */
 static int fanout_one(const struct lg_opts *o, int pubfd, unsigned seq)
 {
@@ -202,7 +252,8 @@ static int parse_args(int argc, char **argv, struct lg_opts *o)
         {"gap", 1, 0, 'g'}, {"msg-timeout", 1, 0, 't'}, {"rate", 1, 0, 'r'},
         {"shared-rate", 1, 0, 'R'}, {"own-fmt", 1, 0, 'o'}, {"shared-channel", 1, 0, 'S'},
         {"duration", 1, 0, 'd'}, {"server-pid", 1, 0, 'z'}, {"scenario", 1, 0, 'N'},
-        {"server-name", 1, 0, 'Z'}, {"settle", 1, 0, 'e'}, {"help", 0, 0, '?'}, {0, 0, 0, 0}};
+        {"server-name", 1, 0, 'Z'}, {"settle", 1, 0, 'e'}, {"baton-in", 1, 0, 'I'},
+        {"baton-out", 1, 0, 'J'}, {"ready-file", 1, 0, 'F'}, {"help", 0, 0, '?'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -239,6 +290,9 @@ static int parse_args(int argc, char **argv, struct lg_opts *o)
         case 'N': o->scenario = optarg; break;
         case 'Z': o->server_name = optarg; break;
         case 'e': o->settle = atof(optarg); break;
+        case 'I': o->baton_in = optarg; break;
+        case 'J': o->baton_out = optarg; break;
+        case 'F': o->ready_file = optarg; break;
         default: usage(); return -1;
         }
     }
@@ -286,6 +340,7 @@ int main(int argc, char **argv)
     struct lg_opts o;
     int pubfd = -1;
     if (parse_args(argc, argv, &o) != 0) return 2;
+    if (baton_open(o.baton_in, o.baton_out) != 0) return 2;
     signal(SIGPIPE, SIG_IGN);
     double mem0 = o.server_pid ? lg_proc_mem_kib(o.server_pid) : 0;
     double cpu_c0 = o.server_pid ? lg_proc_cpu_s(o.server_pid) : 0;
@@ -319,6 +374,15 @@ int main(int argc, char **argv)
     }
     lg_sleep(o.settle);
     double mem1 = o.server_pid ? lg_proc_mem_kib(o.server_pid) : 0;
+    if (o.ready_file) {
+        int fd = open(o.ready_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            fprintf(stderr, "loadgen: creating %s: %s\n", o.ready_file, strerror(errno));
+            rc = 1;
+            goto out;
+        }
+        close(fd);
+    }
 
     double cpu_a = 0, cpu_b = 0, window = 0;
     unsigned timeouts = 0;
@@ -332,18 +396,24 @@ int main(int argc, char **argv)
         }
     }
     if (ready && o.mode == LG_MODE_FANOUT) {
+        /* The first turn waits for the partner's connect phase as well. */
+        if (baton_take(o.connect_timeout + 60) != 0) { rc = 1; goto out; }
         if (fanout_one(&o, pubfd, 0) < 0) { rc = 1; goto out; } /* warm-up, not measured */
         lg_sleep(o.gap);
-        cpu_a = o.server_pid ? lg_proc_cpu_s(o.server_pid) : 0;
-        uint64_t t0 = lg_mono_ns();
+        baton_pass();
+        /* With a partner, only our own turns count: its messages run between them. */
         for (unsigned s = 1; s <= o.messages; s++) {
+            if (baton_take(o.msg_timeout + o.gap + 30) != 0) { rc = 1; goto out; }
+            double c0 = o.server_pid ? lg_proc_cpu_s(o.server_pid) : 0;
+            uint64_t t0 = lg_mono_ns();
             int r = fanout_one(&o, pubfd, s);
             if (r < 0) { rc = 1; goto out; }
             timeouts += r;
             lg_sleep(o.gap);
+            window += (double)(lg_mono_ns() - t0) / 1e9;
+            cpu_b += (o.server_pid ? lg_proc_cpu_s(o.server_pid) : 0) - c0;
+            baton_pass();
         }
-        window = (double)(lg_mono_ns() - t0) / 1e9;
-        cpu_b = o.server_pid ? lg_proc_cpu_s(o.server_pid) : 0;
     } else if (ready && o.mode == LG_MODE_RATE) {
         cpu_a = o.server_pid ? lg_proc_cpu_s(o.server_pid) : 0;
         if (rate_run(&o, pubfd, &rs) != 0) { rc = 1; goto out; }

@@ -5,7 +5,7 @@
 #   tests/bench/run.sh            full run (~15 min), writes docs/benchmarks.md + docs/benchmarks.png
 #   tests/bench/run.sh --quick    smoke run with a few hundred clients (< 1 min), writes to a temp dir
 #   options: --out FILE.md  --livegate BIN  --rounds N  --no-livegate
-#            --only one-channel,two-cores,storm,workers,multi-channel,idle,tokens  (a subset)
+#            --only one-channel,cpu-pair,two-cores,storm,workers,multi-channel,idle,tokens  (a subset)
 #            --servers livegate-w1,floor,...  (only these servers, where a scenario has them)
 #            --sizes "1000 18000"  (one-channel sizes)
 #
@@ -162,14 +162,18 @@ PIDS+=($!)
 wait_listen "$REDIS_PORT" 10 || die "redis did not start"
 
 # ---- servers: each start_* sets SPID (process tree root), SPORT and LG_ARGS ------------------
+# The Redis channel of the fan-out (floor and livegate; the cpu-pair scenario
+# gives each of its two servers its own, of the same length as "bench").
+CH=bench
+
 # CPU placement: PIN=1 puts the server on CPU 0 and the load generator on CPU 1.
 server_cmd_prefix() { if [ "$PIN" = 1 ]; then echo "taskset -c 0"; fi; }
 
 start_floor() {
     SPORT=$(free_port)
-    $(server_cmd_prefix) "$BIN/floor" "$SPORT" "$REDIS_PORT" bench 2>>"$WORK/floor.log" &
+    $(server_cmd_prefix) "$BIN/floor" "$SPORT" "$REDIS_PORT" "$CH" 2>>"$WORK/floor.log" &
     SPID=$!
-    LG_ARGS=(--proto generic --path /ws --pub redis --pub-port "$REDIS_PORT" --channel bench)
+    LG_ARGS=(--proto generic --path /ws --pub redis --pub-port "$REDIS_PORT" --channel "$CH")
 }
 
 start_node() {
@@ -229,8 +233,8 @@ start_livegate() { # workers
     LIVEGATE_LOG_LEVEL=error \
         $(server_cmd_prefix) "$LIVEGATE_BIN" 2>>"$WORK/livegate.log" &
     SPID=$!
-    LG_ARGS=(--proto livegate --path /ws --secret "$SECRET" --channels bench
-             --pub redis --pub-port "$REDIS_PORT" --channel bench)
+    LG_ARGS=(--proto livegate --path /ws --secret "$SECRET" --channels "$CH"
+             --pub redis --pub-port "$REDIS_PORT" --channel "$CH")
 }
 
 start_server() { # name -> starts it and waits until it serves
@@ -287,6 +291,53 @@ run_load() {
     stop_server
 }
 
+# run_pair SIZE MESSAGES: livegate (1 worker) and the floor alive at once, both
+# on CPU 0, each with its own clients and load generator on CPU 1, publishing
+# in turns (one message to one, then one to the other: loadgen --baton-in/out).
+# The machine's speed drifts within a minute by more than the 10 % the CPU
+# target leaves; taking turns message by message puts the same drift on both.
+# Which of the two goes first alternates with the round.
+run_pair() {
+    local n=$1 msgs=$2 d srv i names=(floor livegate-w1)
+    d=$(mktemp -d "$WORK/pair.XXXX")
+    mkfifo "$d/0" "$d/1"
+    (( ROUND % 2 )) || names=(livegate-w1 floor)
+    local spids=() lgpids=() srcs=(2 20) chans=(pair0 pair1)
+    PIN=1
+    for i in 0 1; do
+        CH=${chans[$i]}
+        start_server "${names[$i]}"
+        spids+=("$SPID")
+        local cmd=(taskset -c 1 "$BIN/loadgen" --port "$SPORT" "${LG_ARGS[@]}" --server-pid "$SPID"
+                   --scenario cpu-pair --server-name "${names[$i]}" --settle "$SETTLE"
+                   --clients "$n" --messages "$msgs" --gap 0.2 --src-base "${srcs[$i]}"
+                   --baton-in "$d/$i" --baton-out "$d/$((1 - i))" --ready-file "$d/ready$i")
+        echo "${cmd[*]} &" | sed "s#$BIN/##; s#$SECRET#\$SECRET#; s#$d/#\$PAIR/#g" >> "$COMMANDS"
+        "${cmd[@]}" > "$d/out$i" 2>>"$WORK/loadgen.log" &
+        lgpids+=($!)
+    done
+    CH=bench
+    for ((i = 0; i < 3000; i++)); do
+        [ -e "$d/ready0" ] && [ -e "$d/ready1" ] && break
+        kill -0 "${lgpids[0]}" 2>/dev/null && kill -0 "${lgpids[1]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "cpu-pair: both connected; the first turn goes to ${names[0]}" >> "$COMMANDS"
+    printf B > "$d/0"
+    local ok=1 line
+    for i in 0 1; do wait "${lgpids[$i]}" || ok=0; done
+    for i in 0 1; do
+        line=$(cat "$d/out$i")
+        if [ $ok = 1 ] && [ -n "$line" ]; then
+            echo "${line%\}},\"pinned\":1,\"round\":$ROUND,\"turn\":$i}" >> "$RESULTS"
+            log "cpu-pair ${names[$i]}: $(echo "$line" | $PY -c 'import json,sys; d=json.load(sys.stdin); print("ready %d/%d cpu %.2f us/dlv" % (d["ready"], d["clients"], d["cpu_us_per_delivery"]))')"
+        fi
+    done
+    [ $ok = 1 ] || log "cpu-pair $n: a load generator failed (see $WORK/loadgen.log)"
+    for i in 0 1; do stop_pid "${spids[$i]}"; done
+    rm -rf "$d"
+}
+
 rotate() { # print the list rotated by $1 so no server always runs first
     local n=$1; shift
     local a=("$@") i
@@ -315,6 +366,11 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
             run_load one-channel "$srv" 1 --clients "$n" --messages "$(msgs_for "$n")" --gap 0.2
         done
     done
+    # 1b. The CPU target's measurement: livegate and the floor side by side.
+    if [ $WITH_LIVEGATE = 1 ] && want cpu-pair; then
+        # Twice the messages of table 1: the ratio is what this is for.
+        for n in $SIZES; do run_pair "$n" "$(( $(msgs_for "$n") * 2 ))"; done
+    fi
     # 2. The largest size with both cores in use: multi-worker servers against Nchan.
     TWO=(nchan-w1 nchan-w2)
     [ $WITH_LIVEGATE = 1 ] && TWO=(livegate-w2 nchan-w1 nchan-w2)
