@@ -13,6 +13,7 @@
 #include "log.h"
 #include "out_queue.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ struct conn {
 	uint8_t               counted;       /* holds a place in w->n_conns */
 	uint8_t               rate_i;
 	uint8_t               rx_seen;       /* bytes came in: lws may owe a pong */
+	int                   key;           /* what the channels' arrays show: fd or -1 */
 	size_t                n_chans;
 	struct lg_outq        q;             /* invalidations to write */
 	/* the rest */
@@ -98,6 +100,30 @@ static void conn_arm(struct lg_worker *w, struct conn *c)
 	lg_wheel_arm(&w->wheel, &c->timer, d);
 }
 
+/* Returns 1 when a frame may go straight to c's socket with nothing to
+ * check: nothing of c's waits ahead of it and no bytes came in that could
+ * be a ping whose pong lws holds part of. */
+static int direct_ok(const struct conn *c)
+{
+	return c->wsi && !c->choked_since_s && !c->ctl && !c->want_pong && !c->peer_closing &&
+	       !c->close_code && !c->rx_seen && lg_outq_empty(&c->q);
+}
+
+/* Shows c's socket next to its memberships in the channels' arrays while
+ * direct_ok holds, -1 otherwise: fan-out then sends to c without reading
+ * c at all (the floor's loop: an array of sockets). Everything that changes
+ * what direct_ok reads calls this afterwards. */
+static void publish_key(struct conn *c)
+{
+	int key = direct_ok(c) ? c->fd : -1;
+
+	if (key == c->key)
+		return;
+	c->key = key;
+	for (size_t i = 0; i < c->n_chans; i++)
+		ps_set_key(&c->chans[i].m, key);
+}
+
 /* Asks for POLLOUT; starts the choke clock when output is waiting. */
 static void want_write(struct lg_worker *w, struct conn *c)
 {
@@ -109,7 +135,11 @@ static void want_write(struct lg_worker *w, struct conn *c)
 			conn_arm(w, c);
 	}
 	lws_callback_on_writable(c->wsi);
+	publish_key(c);
 }
+
+static int after_send(struct lg_worker *w, struct conn *c, const unsigned char *bytes, size_t n,
+                      ssize_t m);
 
 /* Writes bytes[0..n) straight to the socket when nothing waits ahead of
  * them, so a client that keeps up costs one send() and no POLLOUT round trip
@@ -119,12 +149,17 @@ static void want_write(struct lg_worker *w, struct conn *c)
  * when lws could not take the rest (the connection is lost). */
 static int send_direct(struct lg_worker *w, struct conn *c, const unsigned char *bytes, size_t n)
 {
-	ssize_t m;
-
 	if (c->choked_since_s || c->ctl || c->want_pong || c->peer_closing || c->close_code ||
 	    !lg_outq_empty(&c->q) || (c->rx_seen && lws_partial_buffered(c->wsi)))
 		return 0;
-	m = send(c->fd, bytes, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return after_send(w, c, bytes, n, send(c->fd, bytes, n, MSG_DONTWAIT | MSG_NOSIGNAL));
+}
+
+/* Finishes a direct send() of bytes[0..n) to c that returned m. Returns as
+ * send_direct. */
+static int after_send(struct lg_worker *w, struct conn *c, const unsigned char *bytes, size_t n,
+                      ssize_t m)
+{
 	if (m <= 0)
 		return 0;   /* full, or an error lws meets on the queued path */
 	if ((size_t)m == n)
@@ -153,6 +188,7 @@ static void on_rx_ready(struct ev_loop *loop, ev_io *io, int revents)
 	c->rx_seen = 1;
 	c->rx_iter = ev_iteration(loop);
 	lws_callback_on_writable(c->wsi);
+	publish_key(c);
 }
 
 /* Requests a close with code; the close frame goes out on the next
@@ -253,6 +289,7 @@ static void became_ready(struct lg_worker *w, struct conn *c)
 		lg_frame_unref(f);
 		if (rc < 0)
 			conn_kill(w, c, "out of memory buffering a frame");
+		publish_key(c);
 		return;
 	}
 	lg_frame_unref(c->ctl);
@@ -300,11 +337,13 @@ static void apply_claims(struct lg_worker *w, struct conn *c,
 	conn_leave_all(w, c);
 	c->chans = nc;
 	c->n_chans = cl->n_channels;
+	c->key = -1;   /* what the new memberships show */
 	c->exp = cl->exp;
 	c->state = CS_PENDING;
 	conn_arm(w, c);
 	if (c->sub.pending == 0)
 		became_ready(w, c);
+	publish_key(c);
 }
 
 static void handle_subscribe(struct lg_worker *w, struct conn *c, json_t *msg)
@@ -500,16 +539,19 @@ static void fan_record(struct fanout *fo)
 }
 
 /* Delivers fo's frame to the member m: straight to its socket, or into its
- * queue. */
-static void fan_one(struct fanout *fo, struct ps_membership *m)
+ * queue. tried: the walk already sent it to the socket, which took sent
+ * bytes (or -1). */
+static void fan_one(struct fanout *fo, struct ps_membership *m, int tried, ssize_t sent)
 {
 	struct conn_chan *cc = (struct conn_chan *)m;
 	struct conn *c = cc->conn;
-	int was_empty, dropped;
+	int was_empty, dropped, rc;
 
-	if (c->close_code)
+	if (!tried && c->close_code)
 		return;
-	switch (send_direct(fo->w, c, fo->wire, fo->wire_len)) {
+	rc = tried ? after_send(fo->w, c, fo->wire, fo->wire_len, sent)
+	           : send_direct(fo->w, c, fo->wire, fo->wire_len);
+	switch (rc) {
 	case 1:
 		if (++fo->sent == FAN_BLOCK)
 			fan_record(fo);
@@ -528,7 +570,18 @@ static void fan_one(struct fanout *fo, struct ps_membership *m)
 		lg_add(&fo->w->st->invalidations_coalesced, (uint64_t)dropped);
 	if (was_empty)
 		want_write(fo->w, c);
+	publish_key(c);
 }
+
+#ifndef NDEBUG
+/* Returns 1 if the key the walk found is what publish_key would show now. */
+static int key_current(const struct ps_member *e)
+{
+	const struct conn *c = ((const struct conn_chan *)e->m)->conn;
+
+	return c->key == e->key && c->fd == e->key && direct_ok(c);
+}
+#endif
 
 /* Returns the spread hint for a channel this big: big audiences refetch
  * over a window so the origin is not hit by everyone at once. */
@@ -546,7 +599,7 @@ void lg_ws_on_message(void *ctx, struct ps_channel *ch, const char *payload, siz
 {
 	struct lg_worker *w = ctx;
 	struct fanout fo = { w, NULL, NULL, 0, 0 };
-	struct ps_membership *const *mv;
+	const struct ps_member *e;
 	size_t nlen, n;
 	const char *name = ps_channel_name(ch, &nlen);
 	int too_large;
@@ -570,17 +623,30 @@ void lg_ws_on_message(void *ctx, struct ps_channel *ch, const char *payload, siz
 		}
 	}
 	fo.wire = lg_frame_wire(fo.f, &fo.wire_len);
-	mv = ps_channel_members(ch, &n);
-	/* Ask for the memory of members ahead (the membership FAN_AHEAD slots
-	 * on, its connection half as far), so those cache misses overlap this
-	 * member's send() instead of stalling the walk one by one. */
+	e = ps_channel_members(ch, &n);
+	/* A member with a key gets one send() and nothing of it is read: the
+	 * floor's loop. The others are read; for those ahead, ask for their
+	 * memory (the membership FAN_AHEAD slots on, its connection half as
+	 * far), so the cache misses overlap this member's send(). */
 	for (size_t i = 0; i < n; i++) {
-		if (i + FAN_AHEAD < n)
-			__builtin_prefetch(mv[i + FAN_AHEAD]);
-		if (i + FAN_AHEAD / 2 < n)
-			__builtin_prefetch(((const struct conn_chan *)mv[i + FAN_AHEAD / 2])->conn);
-		if (mv[i]->confirmed)
-			fan_one(&fo, mv[i]);
+		if (i + FAN_AHEAD < n && e[i + FAN_AHEAD].key < 0)
+			__builtin_prefetch(e[i + FAN_AHEAD].m);
+		if (i + FAN_AHEAD / 2 < n && e[i + FAN_AHEAD / 2].key < 0)
+			__builtin_prefetch(((const struct conn_chan *)e[i + FAN_AHEAD / 2].m)->conn);
+		if (e[i].key >= 0) {
+			ssize_t m;
+
+			assert(key_current(&e[i]));
+			m = send(e[i].key, fo.wire, fo.wire_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (m == (ssize_t)fo.wire_len) {
+				if (++fo.sent == FAN_BLOCK)
+					fan_record(&fo);
+			} else {
+				fan_one(&fo, e[i].m, 1, m);
+			}
+		} else if (e[i].m->confirmed) {
+			fan_one(&fo, e[i].m, 0, 0);
+		}
 	}
 	fan_record(&fo);
 	lg_frame_unref(fo.f);
@@ -699,6 +765,7 @@ static void on_established(struct lg_worker *w, struct conn *c, struct lws *wsi)
 	c->wsi = wsi;
 	c->fd = lws_get_socket_fd(wsi);
 	c->opened_s = c->last_rx_s = lg_worker_secs(w);
+	c->key = -1;
 	/* lws may already hold bytes the client sent along with the upgrade. */
 	c->rx_seen = 1;
 	c->rx_iter = ev_iteration(w->loop);
@@ -766,14 +833,20 @@ int lg_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			c->ping_sent = 0;
 		}
 		return 0;
-	case LWS_CALLBACK_SERVER_WRITEABLE:
+	case LWS_CALLBACK_SERVER_WRITEABLE: {
+		int rc;
 		if (!c || !c->wsi)
 			return 0;
-		return on_writeable(w, c);
+		rc = on_writeable(w, c);
+		publish_key(c);
+		return rc;
+	}
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		if (c)
-			c->peer_closing = 1;
-		if (c && len >= 2)
+		if (!c || !c->wsi)
+			return 0;
+		c->peer_closing = 1;
+		publish_key(c);
+		if (len >= 2)
 			c->peer_code = (uint16_t)(((const unsigned char *)in)[0] << 8 |
 			                          ((const unsigned char *)in)[1]);
 		return 0;

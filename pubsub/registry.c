@@ -5,8 +5,10 @@
  * and knows its slot in that array, so leaving is a swap with the last
  * slot. An array rather than a list because fan-out walks it for every
  * message: the next pointers are known ahead, so the walk can prefetch
- * instead of stalling on one cache miss per subscriber. A channel is freed
- * when its last membership leaves.
+ * instead of stalling on one cache miss per subscriber, and the owner's key
+ * (a socket) sits in the slot itself, so a subscriber with nothing special
+ * to do costs the walk no miss at all. A channel is freed when its last
+ * membership leaves.
  */
 #include "registry.h"
 
@@ -25,7 +27,7 @@ static int hash_oom;
 
 struct ps_channel {
 	UT_hash_handle        hh;
-	struct ps_membership **members;  /* [n_members], order not kept */
+	struct ps_member     *members;   /* [n_members], order not kept */
 	size_t                n_members;
 	size_t                cap;
 	unsigned              confirmed; /* upstream confirmed since the link came up */
@@ -128,7 +130,7 @@ static struct ps_channel *get_channel(struct ps_registry *reg,
 /* Resizes ch's member array to cap slots. Returns 0, or -1 (unchanged). */
 static int members_resize(struct ps_channel *ch, size_t cap)
 {
-	struct ps_membership **a;
+	struct ps_member *a;
 
 	if (cap > SIZE_MAX / sizeof *a)
 		return -1;
@@ -152,11 +154,25 @@ int ps_join(struct ps_registry *reg, struct ps_subscriber *sub,
 	m->chan = ch;
 	m->sub = sub;
 	m->confirmed = ch->confirmed;
+	m->key = -1;
 	if (!m->confirmed)
 		sub->pending++;
 	m->slot = ch->n_members;
-	ch->members[ch->n_members++] = m;
+	ch->members[ch->n_members++] = (struct ps_member){ m, -1 };
 	return 0;
+}
+
+/* Shows m's key in its slot while m is confirmed, -1 otherwise. */
+static void slot_update(struct ps_membership *m)
+{
+	m->chan->members[m->slot].key = m->confirmed ? m->key : -1;
+}
+
+void ps_set_key(struct ps_membership *m, int key)
+{
+	m->key = key;
+	if (m->chan)
+		slot_update(m);
 }
 
 void ps_leave(struct ps_registry *reg, struct ps_membership *m)
@@ -168,7 +184,7 @@ void ps_leave(struct ps_registry *reg, struct ps_membership *m)
 	if (!m->confirmed && m->sub->pending)
 		m->sub->pending--;
 	ch->members[m->slot] = ch->members[ch->n_members - 1];
-	ch->members[m->slot]->slot = m->slot;
+	ch->members[m->slot].m->slot = m->slot;
 	ch->n_members--;
 	memset(m, 0, sizeof *m);
 	/* Give memory back after a crowd left; a failed shrink keeps the old. */
@@ -184,7 +200,7 @@ void ps_leave(struct ps_registry *reg, struct ps_membership *m)
 	free(ch);
 }
 
-struct ps_membership *const *ps_channel_members(const struct ps_channel *ch, size_t *n)
+const struct ps_member *ps_channel_members(const struct ps_channel *ch, size_t *n)
 {
 	*n = ch->n_members;
 	return ch->members;
@@ -235,10 +251,11 @@ void ps_registry_link_down(struct ps_registry *reg)
 		 * new link to confirm everything; one that already has it keeps its
 		 * memberships and gets a resync instead. */
 		for (size_t i = 0; i < ch->n_members; i++) {
-			struct ps_membership *m = ch->members[i];
+			struct ps_membership *m = ch->members[i].m;
 			if (m->confirmed && m->sub->pending) {
 				m->confirmed = 0;
 				m->sub->pending++;
+				slot_update(m);
 			}
 		}
 	}
@@ -258,10 +275,11 @@ void ps_registry_confirmed(struct ps_registry *reg, const char *name, size_t len
 	}
 	ch->confirmed = 1;
 	for (size_t i = 0; i < ch->n_members; i++) {
-		struct ps_membership *m = ch->members[i];
+		struct ps_membership *m = ch->members[i].m;
 		if (m->confirmed)
 			continue;
 		m->confirmed = 1;
+		slot_update(m);
 		if (m->sub->pending && --m->sub->pending == 0)
 			reg->ev.ready(reg->ctx, m->sub);
 	}

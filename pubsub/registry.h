@@ -28,6 +28,14 @@ struct ps_membership {
 	struct ps_subscriber *sub;
 	size_t                slot;         /* index in the channel's array */
 	unsigned              confirmed;    /* upstream confirmed after the join */
+	int                   key;          /* the owner's, see ps_set_key */
+};
+
+/* A slot of a channel's array: the membership, and its key while it is
+ * confirmed (-1 otherwise or when none is set). */
+struct ps_member {
+	struct ps_membership *m;
+	int                   key;
 };
 
 /* What the registry asks of the upstream. Each returns 0 when the request was
@@ -72,10 +80,15 @@ int ps_join(struct ps_registry *reg, struct ps_subscriber *sub,
  * upstream and frees the channel. m is zeroed. */
 void ps_leave(struct ps_registry *reg, struct ps_membership *m);
 
-/* Returns the channel's memberships, confirmed or not (delivery skips the
+/* Sets the owner's key of m (>= 0; -1 for none; a join starts with -1).
+ * The channel's array shows it next to m while m is confirmed, so a walk
+ * that needs only the key never reads the membership. */
+void ps_set_key(struct ps_membership *m, int key);
+
+/* Returns the channel's slots, confirmed or not (delivery skips the
  * unconfirmed), and their number in *n. An array, so a walk can prefetch
  * ahead. Valid until the next join or leave. */
-struct ps_membership *const *ps_channel_members(const struct ps_channel *ch, size_t *n);
+const struct ps_member *ps_channel_members(const struct ps_channel *ch, size_t *n);
 
 /* Returns the channel's name (NUL-terminated) and its length in *len. */
 const char *ps_channel_name(const struct ps_channel *ch, size_t *len);

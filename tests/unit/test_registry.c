@@ -55,11 +55,11 @@ static void each_confirmed(struct ps_channel *ch, void (*fn)(struct ps_membershi
                            void *arg)
 {
 	size_t n;
-	struct ps_membership *const *v = ps_channel_members(ch, &n);
+	const struct ps_member *v = ps_channel_members(ch, &n);
 
 	for (size_t i = 0; i < n; i++)
-		if (v[i]->confirmed)
-			fn(v[i], arg);
+		if (v[i].m->confirmed)
+			fn(v[i].m, arg);
 }
 
 static void count(struct ps_membership *m, void *arg)
@@ -293,7 +293,7 @@ static int reached_exactly(struct ps_channel *ch, const int *in)
 START_TEST(a_crowd_joins_and_leaves_in_any_order)
 {
 	static int in[1000];
-	struct ps_membership *const *v;
+	const struct ps_member *v;
 	struct ps_channel *big;
 	size_t n;
 
@@ -322,7 +322,7 @@ START_TEST(a_crowd_joins_and_leaves_in_any_order)
 	v = ps_channel_members(big, &n);
 	ck_assert_uint_eq(n, 1000 - 334 - 2);
 	for (size_t k = 0; k < n; k++)
-		ck_assert_uint_eq(v[k]->slot, k);
+		ck_assert_uint_eq(v[k].m->slot, k);
 	/* Nearly everyone leaves (the array shrinks), then the crowd returns. */
 	for (int i = 0; i < 1000; i++) {
 		if (in[i] && i != 500) {
@@ -342,6 +342,59 @@ START_TEST(a_crowd_joins_and_leaves_in_any_order)
 	for (int i = 999; i >= 0; i--)
 		ps_leave(R, &crowd[i]);
 	ck_assert_int_eq(F.unsubs, 1);
+	ck_assert_uint_eq(ps_registry_channel_count(R), 0);
+}
+END_TEST
+
+/* Returns the key the channel's array shows for m. */
+static int key_shown(const struct ps_membership *m)
+{
+	size_t n;
+	const struct ps_member *v = ps_channel_members(m->chan, &n);
+
+	ck_assert_uint_lt(m->slot, n);
+	ck_assert_ptr_eq(v[m->slot].m, m);
+	return v[m->slot].key;
+}
+
+START_TEST(keys_show_only_while_confirmed_and_follow_their_slot)
+{
+	struct ps_subscriber sa = {0}, sb = {0}, sc = {0}, sd = {0};
+	struct ps_membership a = {0}, b = {0}, c = {0}, d = {0};
+
+	link_up();
+	ps_join(R, &sa, &a, "k", 1);
+	ps_join(R, &sb, &b, "k", 1);
+	ps_join(R, &sc, &c, "k", 1);
+	ck_assert_int_eq(key_shown(&a), -1);       /* a join has none */
+	ps_set_key(&a, 10);
+	ps_set_key(&b, 11);
+	ps_set_key(&c, 12);
+	ck_assert_int_eq(key_shown(&a), -1);       /* set, but not confirmed yet */
+	ps_registry_confirmed(R, "k", 1);
+	ck_assert_int_eq(key_shown(&a), 10);
+	ck_assert_int_eq(key_shown(&b), 11);
+	ck_assert_int_eq(key_shown(&c), 12);
+	ps_leave(R, &a);                           /* c moves into a's slot, key and all */
+	ck_assert_int_eq(key_shown(&c), 12);
+	ck_assert_int_eq(key_shown(&b), 11);
+	ps_set_key(&b, -1);
+	ck_assert_int_eq(key_shown(&b), -1);
+	ps_set_key(&b, 20);
+	ck_assert_int_eq(key_shown(&b), 20);
+	/* An outage: d joins while the channel is unconfirmed and waits. */
+	F.up = 0;
+	ps_registry_link_down(R);
+	ck_assert_int_eq(key_shown(&b), 20);       /* b had its confirmation: keeps it */
+	ps_join(R, &sd, &d, "k", 1);
+	ps_set_key(&d, 30);
+	ck_assert_int_eq(key_shown(&d), -1);
+	link_up();
+	ps_registry_confirmed(R, "k", 1);
+	ck_assert_int_eq(key_shown(&d), 30);
+	ps_leave(R, &b);
+	ps_leave(R, &c);
+	ps_leave(R, &d);
 	ck_assert_uint_eq(ps_registry_channel_count(R), 0);
 }
 END_TEST
@@ -378,6 +431,7 @@ int main(void)
 	tcase_add_test(tc, channel_limit);
 	tcase_add_test(tc, binary_safe_names);
 	tcase_add_test(tc, a_crowd_joins_and_leaves_in_any_order);
+	tcase_add_test(tc, keys_show_only_while_confirmed_and_follow_their_slot);
 	suite_add_tcase(s, tc);
 	return lg_run_suite(s);
 }
