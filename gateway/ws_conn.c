@@ -766,10 +766,11 @@ static void on_established(struct lg_worker *w, struct conn *c, struct lws *wsi)
 	c->fd = lws_get_socket_fd(wsi);
 	c->opened_s = c->last_rx_s = lg_worker_secs(w);
 	c->key = -1;
-	/* lws may already hold bytes the client sent along with the upgrade. */
+	/* lws may already hold bytes the client sent along with the upgrade.
+	 * No writeable request yet: the subscribe every client must send
+	 * brings one (on_rx_ready), and a connect storm saves a round trip. */
 	c->rx_seen = 1;
 	c->rx_iter = ev_iteration(w->loop);
-	lws_callback_on_writable(wsi);
 	ev_io_init(&c->rx_watch, on_rx_ready, c->fd, EV_READ);
 	ev_io_start(w->loop, &c->rx_watch);
 	DL_APPEND(w->conns, c);
