@@ -28,7 +28,8 @@ struct conn_chan {
 	struct conn          *conn;
 };
 
-/* What fan-out reads of every subscriber comes first, in one cache line. */
+/* What fan-out reads of a subscriber without a key in the channel's array
+ * (see publish_key) comes first, in one cache line. */
 struct conn {
 	struct lws           *wsi;           /* NULL until established */
 	int                   fd;            /* wsi's socket */
@@ -179,7 +180,8 @@ static int after_send(struct lg_worker *w, struct conn *c, const unsigned char *
  * anything costs a cache miss on its connection per delivery (7 % of a
  * fan-out's CPU), so send_direct asks only while rx_seen is set: from the
  * iteration that read bytes until lws next calls us writeable, which it does
- * only once any pong is out whole. The writeable request makes sure it does. */
+ * only once any pong is out whole. The first delivery after that asks for
+ * a writeable (fan_one), so an idle connection's pongs cost no round trip. */
 static void on_rx_ready(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct conn *c = (struct conn *)((char *)io - offsetof(struct conn, rx_watch));
@@ -187,7 +189,6 @@ static void on_rx_ready(struct ev_loop *loop, ev_io *io, int revents)
 	(void)revents;
 	c->rx_seen = 1;
 	c->rx_iter = ev_iteration(loop);
-	lws_callback_on_writable(c->wsi);
 	publish_key(c);
 }
 
@@ -514,11 +515,11 @@ static int on_writeable(struct lg_worker *w, struct conn *c)
 
 #define FAN_AHEAD 8
 
-/* Direct deliveries are recorded in blocks of FAN_BLOCK: the clock and the
- * shared counters are four more pages per send, and on a CPU without PCID
- * every send() empties the TLB. A block is recorded at the time its last
- * send went out, which over-states the others' latency by at most 31 sends
- * (about 0.3 ms here; the histogram's first bound is 0.5 ms). */
+/* Direct deliveries are recorded in blocks of FAN_BLOCK, not one by one: a
+ * clock read and three shared counters per send() are work the floor's
+ * loop does not do. A block is recorded at the time its last send went out,
+ * which over-states the others' latency by at most 31 sends (about 0.3 ms
+ * here; the histogram's first bound is 0.5 ms). */
 #define FAN_BLOCK 32
 
 struct fanout {
@@ -555,6 +556,8 @@ static void fan_one(struct fanout *fo, struct ps_membership *m, int tried, ssize
 	case 1:
 		if (++fo->sent == FAN_BLOCK)
 			fan_record(fo);
+		if (c->rx_seen)   /* the writeable that clears it (on_rx_ready) */
+			lws_callback_on_writable(c->wsi);
 		return;
 	case -1:
 		conn_kill(fo->w, c, "out of memory buffering a frame");
@@ -766,9 +769,7 @@ static void on_established(struct lg_worker *w, struct conn *c, struct lws *wsi)
 	c->fd = lws_get_socket_fd(wsi);
 	c->opened_s = c->last_rx_s = lg_worker_secs(w);
 	c->key = -1;
-	/* lws may already hold bytes the client sent along with the upgrade.
-	 * No writeable request yet: the subscribe every client must send
-	 * brings one (on_rx_ready), and a connect storm saves a round trip. */
+	/* lws may already hold bytes the client sent along with the upgrade. */
 	c->rx_seen = 1;
 	c->rx_iter = ev_iteration(w->loop);
 	ev_io_init(&c->rx_watch, on_rx_ready, c->fd, EV_READ);
