@@ -222,9 +222,11 @@ static void reload_keys(const struct lg_config *cfg, struct lg_api *api)
  * worker's restart or, while draining, the kill deadline; 0 for none. */
 static uint64_t next_deadline(const struct slot *slots, unsigned n, int draining, uint64_t kill_at)
 {
-	uint64_t next = draining ? kill_at : 0;
+	uint64_t next = 0;
 
-	for (unsigned i = 0; i < n && !draining; i++)
+	if (draining)
+		return kill_at;
+	for (unsigned i = 0; i < n; i++)
 		if (slots[i].pid <= 0 && slots[i].restart_at_ms &&
 		    (!next || slots[i].restart_at_ms < next))
 			next = slots[i].restart_at_ms;

@@ -101,13 +101,19 @@ static void conn_arm(struct lg_worker *w, struct conn *c)
 	lg_wheel_arm(&w->wheel, &c->timer, d);
 }
 
+/* Returns 1 when something of c's must go out before a new frame. */
+static int waiting_ahead(const struct conn *c)
+{
+	return c->choked_since_s || c->ctl || c->want_pong || c->peer_closing || c->close_code ||
+	       !lg_outq_empty(&c->q);
+}
+
 /* Returns 1 when a frame may go straight to c's socket with nothing to
- * check: nothing of c's waits ahead of it and no bytes came in that could
- * be a ping whose pong lws holds part of. */
+ * check: nothing waits ahead of it and no bytes came in that could be a
+ * ping whose pong lws holds part of. */
 static int direct_ok(const struct conn *c)
 {
-	return c->wsi && !c->choked_since_s && !c->ctl && !c->want_pong && !c->peer_closing &&
-	       !c->close_code && !c->rx_seen && lg_outq_empty(&c->q);
+	return c->wsi && !waiting_ahead(c) && !c->rx_seen;
 }
 
 /* Shows c's socket next to its memberships in the channels' arrays while
@@ -150,8 +156,7 @@ static int after_send(struct lg_worker *w, struct conn *c, const unsigned char *
  * when lws could not take the rest (the connection is lost). */
 static int send_direct(struct lg_worker *w, struct conn *c, const unsigned char *bytes, size_t n)
 {
-	if (c->choked_since_s || c->ctl || c->want_pong || c->peer_closing || c->close_code ||
-	    !lg_outq_empty(&c->q) || (c->rx_seen && lws_partial_buffered(c->wsi)))
+	if (waiting_ahead(c) || (c->rx_seen && lws_partial_buffered(c->wsi)))
 		return 0;
 	return after_send(w, c, bytes, n, send(c->fd, bytes, n, MSG_DONTWAIT | MSG_NOSIGNAL));
 }
