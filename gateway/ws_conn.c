@@ -544,6 +544,13 @@ static void fan_record(struct fanout *fo)
 	fo->sent = 0;
 }
 
+/* One more direct delivery; a full block is recorded. */
+static void fan_sent(struct fanout *fo)
+{
+	if (++fo->sent == FAN_BLOCK)
+		fan_record(fo);
+}
+
 /* Delivers fo's frame to the member m: straight to its socket, or into its
  * queue. tried: the walk already sent it to the socket, which took sent
  * bytes (or -1). */
@@ -559,8 +566,7 @@ static void fan_one(struct fanout *fo, struct ps_membership *m, int tried, ssize
 	           : send_direct(fo->w, c, fo->wire, fo->wire_len);
 	switch (rc) {
 	case 1:
-		if (++fo->sent == FAN_BLOCK)
-			fan_record(fo);
+		fan_sent(fo);
 		if (c->rx_seen)   /* the writeable that clears it (on_rx_ready) */
 			lws_callback_on_writable(c->wsi);
 		return;
@@ -646,12 +652,10 @@ void lg_ws_on_message(void *ctx, struct ps_channel *ch, const char *payload, siz
 
 			assert(key_current(&e[i]));
 			m = send(e[i].key, fo.wire, fo.wire_len, MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (m == (ssize_t)fo.wire_len) {
-				if (++fo.sent == FAN_BLOCK)
-					fan_record(&fo);
-			} else {
+			if (m == (ssize_t)fo.wire_len)
+				fan_sent(&fo);
+			else
 				fan_one(&fo, e[i].m, 1, m);
-			}
 		} else if (e[i].m->confirmed) {
 			fan_one(&fo, e[i].m, 0, 0);
 		}

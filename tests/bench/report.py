@@ -186,18 +186,25 @@ def plot(summ, png, workdir):
     return True
 
 
-def pair_ratios(rows):
-    """[(subscribers, [livegate/floor CPU per delivery, one per round])] of
-    the cpu-pair scenario."""
+def pair_rounds(rows):
+    """[(subscribers, round, livegate row, floor row)] of the cpu-pair
+    scenario, where both ran, in order."""
     by = defaultdict(dict)
     for r in rows:
-        if r.get("scenario") == "cpu-pair" and r.get("cpu_us_per_delivery", 0) > 0 and \
-                r.get("ready") == r.get("clients"):
-            by[(r["clients"], r.get("round"))][r["server"]] = r["cpu_us_per_delivery"]
+        if r.get("scenario") == "cpu-pair":
+            by[(r["clients"], r.get("round"))][r["server"]] = r
+    return [(n, rnd, v["livegate-w1"], v["floor"]) for (n, rnd), v in sorted(by.items())
+            if "livegate-w1" in v and "floor" in v]
+
+
+def pair_ratios(rows):
+    """[(subscribers, [livegate/floor CPU per delivery, one per round])] of
+    the cpu-pair runs in which every client of both subscribed."""
     out = defaultdict(list)
-    for (n, rnd), v in sorted(by.items()):
-        if "livegate-w1" in v and "floor" in v:
-            out[n].append(v["livegate-w1"] / v["floor"])
+    for n, rnd, lg, fl in pair_rounds(rows):
+        if all(r.get("cpu_us_per_delivery", 0) > 0 and r.get("ready") == r.get("clients")
+               for r in (lg, fl)):
+            out[n].append(lg["cpu_us_per_delivery"] / fl["cpu_us_per_delivery"])
     return sorted(out.items())
 
 
@@ -214,18 +221,12 @@ def back_to_back(summ):
 
 def pair_table(rows):
     """Table 1b: every side-by-side run, round by round."""
-    by = defaultdict(dict)
-    for r in rows:
-        if r.get("scenario") == "cpu-pair":
-            by[(r["clients"], r.get("round"))][r["server"]] = r
-    if not by:
+    runs = pair_rounds(rows)
+    if not runs:
         return ["_not run_", ""]
     lines = ["| subscribers | round | first turn | livegate µs/delivery | floor µs/delivery | livegate ÷ floor "
              "| subscribed (livegate, floor) |", "|---:|---:|---|---:|---:|---:|---:|"]
-    for (n, rnd), v in sorted(by.items()):
-        lg, fl = v.get("livegate-w1"), v.get("floor")
-        if not (lg and fl):
-            continue
+    for n, rnd, lg, fl in runs:
         first = "livegate" if lg.get("turn") == 0 else "floor"
         lines.append("| {:,} | {} | {} | {:.2f} | {:.2f} | {:.2f} | {:,}, {:,} |".format(
             n, rnd, first, lg["cpu_us_per_delivery"], fl["cpu_us_per_delivery"],

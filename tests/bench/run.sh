@@ -298,7 +298,7 @@ run_load() {
 # target leaves; taking turns message by message puts the same drift on both.
 # Which of the two goes first alternates with the round.
 run_pair() {
-    local n=$1 msgs=$2 d srv i names=(floor livegate-w1)
+    local n=$1 msgs=$2 d i names=(floor livegate-w1)
     d=$(mktemp -d "$WORK/pair.XXXX")
     mkfifo "$d/0" "$d/1"
     (( ROUND % 2 )) || names=(livegate-w1 floor)
