@@ -32,6 +32,9 @@ deps_install() {
 	echo "installing: ${missing[*]}" >&2
 	local sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# Waits for another apt run (a parallel build on the same machine)
+	# rather than failing on its lock.
+	$sudo apt-get -o DPkg::Lock::Timeout=900 update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=900 install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null
 }
