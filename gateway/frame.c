@@ -52,6 +52,9 @@ static struct lg_frame *frame_alloc(size_t len)
 		return NULL;
 	f->refs = 1;
 	f->len = (uint32_t)len;
+	f->coalesced = NULL;
+	f->plain = 0;
+	f->seq = 0;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	f->born_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	return f;
@@ -68,8 +71,32 @@ struct lg_frame *lg_frame_new(const char *text, size_t len)
 
 void lg_frame_unref(struct lg_frame *f)
 {
-	if (f && --f->refs == 0)
+	if (f && --f->refs == 0) {
+		lg_frame_unref(f->coalesced);
 		free(f);
+	}
+}
+
+static const char invalidate_head[] = "{\"type\":\"invalidate\",";
+
+struct lg_frame *lg_frame_coalesced(struct lg_frame *f)
+{
+	static const char marked[] = "{\"type\":\"invalidate\",\"reason\":\"coalesced\",";
+	const size_t skip = sizeof invalidate_head - 1, add = sizeof marked - 1;
+	struct lg_frame *c;
+
+	if (!f->plain)
+		return lg_frame_ref(f);
+	if (!f->coalesced) {
+		c = frame_alloc(f->len - skip + add);
+		if (!c)
+			return NULL;
+		c->born_ns = f->born_ns;
+		memcpy(lg_frame_data(c), marked, add);
+		memcpy(lg_frame_data(c) + add, lg_frame_data(f) + skip, f->len - skip);
+		f->coalesced = c;
+	}
+	return lg_frame_ref(f->coalesced);
 }
 
 /* Returns the length of the valid UTF-8 sequence at s[0..n), or 0. */
@@ -169,6 +196,7 @@ struct lg_frame *lg_frame_invalidate(const char *name, size_t nlen,
                                      unsigned spread_ms, int *too_large)
 {
 	static const char head[] = "{\"type\":\"invalidate\",\"channel\":\"";
+	_Static_assert(sizeof invalidate_head - 1 < sizeof head - 1, "a prefix of head");
 	const char *tail = NULL;
 	int embed = 0;
 	size_t cap, o;
@@ -208,6 +236,7 @@ struct lg_frame *lg_frame_invalidate(const char *name, size_t nlen,
 		o += (size_t)snprintf(d + o, 32, ",\"spread\":%u", spread_ms);
 	d[o++] = '}';
 	f->len = (uint32_t)o;
+	f->plain = !tail;
 	return f;
 }
 

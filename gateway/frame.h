@@ -12,10 +12,14 @@
 #define LG_MAX_PAYLOAD 65536
 
 struct lg_frame {
-	uint32_t      refs;
-	uint32_t      len;      /* payload bytes after the headroom */
-	uint64_t      born_ns;  /* CLOCK_MONOTONIC when the message was read */
-	unsigned char buf[];    /* LWS_PRE headroom + len bytes */
+	uint32_t         refs;
+	uint32_t         len;        /* payload bytes after the headroom */
+	uint64_t         born_ns;    /* CLOCK_MONOTONIC when the message was read */
+	uint64_t         seq;        /* its channel's message count (registry) */
+	struct lg_frame *coalesced;  /* this invalidation marked "coalesced", built
+	                                on first use and owned by this frame */
+	uint8_t          plain;      /* an invalidation carrying a message's data */
+	unsigned char    buf[];      /* LWS_PRE headroom + len bytes */
 };
 
 /* Returns the payload pointer lws_write wants. */
@@ -38,6 +42,13 @@ struct lg_frame *lg_frame_new(const char *text, size_t len);
 struct lg_frame *lg_frame_invalidate(const char *name, size_t nlen,
                                      const char *payload, size_t plen,
                                      unsigned spread_ms, int *too_large);
+
+/* Returns what a client that missed messages before f gets instead of f: for
+ * an invalidation carrying data, the same with "reason":"coalesced" (built
+ * once per frame, shared by every client that needs it); for any other
+ * frame (a resync, a payload too large: they carry no data to lose) f
+ * itself. A new reference, or NULL when out of memory. */
+struct lg_frame *lg_frame_coalesced(struct lg_frame *f);
 
 /* Returns the {"type":"subscribed","channels":[...]} frame, or NULL. */
 struct lg_frame *lg_frame_subscribed(const char *const *names, const size_t *lens,

@@ -1,4 +1,4 @@
-/* gateway/out_queue.c - bounded per-connection frame FIFO with collapse. */
+/* gateway/out_queue.c - bounded per-connection frame FIFO. */
 #include "out_queue.h"
 
 #include <stdlib.h>
@@ -32,52 +32,19 @@ static int grow(struct lg_outq *q, size_t limit)
 	return 0;
 }
 
-/* Removes entry i (0 = oldest), dropping its frame, keeping the order. */
-static void remove_at(struct lg_outq *q, size_t i)
-{
-	q->bytes -= at(q, i)->f->len;
-	lg_frame_unref(at(q, i)->f);
-	for (; i + 1 < q->len; i++)
-		*at(q, i) = *at(q, i + 1);
-	q->len--;
-}
-
-/* Drops the oldest entry of key, else the oldest of all. */
-static void collapse_one(struct lg_outq *q, const void *key)
-{
-	size_t victim = 0;
-
-	for (size_t i = 0; i < q->len; i++)
-		if (at(q, i)->key == key) {
-			victim = i;
-			break;
-		}
-	remove_at(q, victim);
-}
-
 int lg_outq_push(struct lg_outq *q, const void *key, struct lg_frame *f, size_t limit,
                  size_t max_bytes)
 {
-	int dropped = 0;
-
 	if (limit > LG_OUTQ_MAX)
 		limit = LG_OUTQ_MAX;
-	if (limit == 0)
+	if (q->len && (q->len >= limit || q->bytes + f->len > max_bytes))
+		return LG_OUTQ_FULL;
+	if (q->len == q->cap && grow(q, limit ? limit : 1) < 0)
 		return -1;
-	while (q->len && q->bytes + f->len > max_bytes) {
-		collapse_one(q, key);
-		dropped++;
-	}
-	if (q->len == q->cap && grow(q, limit) < 0) {
-		if (q->len == 0)
-			return -1;   /* out of memory with nothing to give back */
-		collapse_one(q, key);
-		dropped++;
-	}
 	*at(q, q->len) = (struct lg_outq_ent){ key, lg_frame_ref(f) };
 	q->len++;
 	q->bytes += f->len;
-	return dropped;
+	return 0;
 }
 
 struct lg_frame *lg_outq_pop(struct lg_outq *q)
@@ -123,10 +90,16 @@ void lg_outq_rekey(struct lg_outq *q, const void *(*map)(const void *key, void *
 	q->len = (uint16_t)kept;
 }
 
-void lg_outq_clear(struct lg_outq *q)
+void lg_outq_clear(struct lg_outq *q,
+                   void (*each)(const void *key, struct lg_frame *f, void *arg), void *arg)
 {
-	while (q->len)
-		lg_frame_unref(lg_outq_pop(q));
+	while (q->len) {
+		const void *key = at(q, 0)->key;
+		struct lg_frame *f = lg_outq_pop(q);
+		if (each)
+			each(key, f, arg);
+		lg_frame_unref(f);
+	}
 	free(q->e);
 	memset(q, 0, sizeof *q);
 }

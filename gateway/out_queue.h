@@ -1,10 +1,12 @@
 /* gateway/out_queue.h - a connection's outgoing invalidations: a bounded
  * FIFO of shared frames, each filed under a key (the channel membership).
  *
- * A client that keeps up gets every frame in order. One that falls behind
- * fills the queue; past its limit the oldest frame of the same key is
- * dropped to make room for the newest, so a slow client costs at most
- * `limit` pointers and still learns, per channel, that something changed.
+ * A client that keeps up gets every frame in order. The queue absorbs a
+ * burst Redis hands over in one read; one that is full says so and takes
+ * nothing more: its owner then parks the connection (registry.h), which
+ * costs nothing per message from then on, and tells the client once it
+ * catches up that it missed something ("coalesced"). So a slow client pins
+ * at most `limit` frame references and `max_bytes` of frames.
  */
 #ifndef LG_GATEWAY_OUT_QUEUE_H
 #define LG_GATEWAY_OUT_QUEUE_H
@@ -30,10 +32,12 @@ struct lg_outq {
 #define LG_OUTQ_MAX      1024  /* hard ceiling on any entry limit */
 #define LG_OUTQ_KEEP_CAP 16    /* a drained ring larger than this is freed */
 
-/* Appends f (taking a reference) under key, keeping at most limit entries
- * and max_bytes of frames (the newest frame is always kept). Returns how
- * many older frames were dropped to make room (each the oldest of the same
- * key, else the oldest of all), or -1 when out of memory (nothing queued). */
+#define LG_OUTQ_FULL 1
+
+/* Appends f (taking a reference) under key. Returns 0; LG_OUTQ_FULL when
+ * the queue holds `limit` entries or f would take it past max_bytes
+ * (nothing queued; an empty queue always takes one frame); -1 when out of
+ * memory (nothing queued). */
 int lg_outq_push(struct lg_outq *q, const void *key, struct lg_frame *f, size_t limit,
                  size_t max_bytes);
 
@@ -49,7 +53,9 @@ int lg_outq_empty(const struct lg_outq *q);
 void lg_outq_rekey(struct lg_outq *q, const void *(*map)(const void *key, void *arg),
                    void *arg);
 
-/* Drops everything and frees the ring. */
-void lg_outq_clear(struct lg_outq *q);
+/* Drops everything, oldest first, calling each(key, frame, arg) before its
+ * reference is dropped (each may be NULL), and frees the ring. */
+void lg_outq_clear(struct lg_outq *q,
+                   void (*each)(const void *key, struct lg_frame *f, void *arg), void *arg);
 
 #endif

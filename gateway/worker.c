@@ -30,6 +30,9 @@
 
 #define ACCEPTS_PER_WAKEUP 256   /* keeps one burst from starving the loop */
 #define DRAIN_TICK_MS      20
+#define DRAIN_FLUSH_MS     1000  /* after the last close request: time for the
+                                    close frames to go out (main's kill comes
+                                    2 s after the window) */
 #define ACCEPT_PAUSE_MS    250   /* after EMFILE: let closes free fds */
 
 struct listener {
@@ -250,7 +253,10 @@ void lg_worker_protocols_ready(struct lg_worker *w)
 
 /* Closes connections with 1012 at an even pace over 80% of the drain
  * window (so the process is gone before the window ends and the clients'
- * reconnects are spread), then stops the loop once all are gone. */
+ * reconnects are spread), then stops the loop once all are gone, or at
+ * 95% of the window but never before the last close frames had
+ * DRAIN_FLUSH_MS to go out (a window of 0 closes everyone at once, with a
+ * 1012 each, not a reset). */
 static void drain_step(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct lg_worker *w = lws_container_of(t, struct lg_worker, drain_timer);
@@ -263,7 +269,8 @@ static void drain_step(struct ev_loop *loop, ev_timer *t, int revents)
 	if (target > w->drain_sent)
 		w->drain_sent += lg_ws_close_some(w, (unsigned)(target - w->drain_sent), 1012);
 	if ((!w->conns && w->drain_sent >= w->drain_total) ||
-	    elapsed_ms >= (uint64_t)w->cfg->drain_ms * 95 / 100) {
+	    (elapsed_ms >= (uint64_t)w->cfg->drain_ms * 95 / 100 &&
+	     elapsed_ms >= window + DRAIN_FLUSH_MS)) {
 		ev_break(w->loop, EVBREAK_ALL);
 		return;
 	}
@@ -510,7 +517,7 @@ static int worker_setup(struct lg_worker *w, int listen_fd, struct lws_protocols
 	rp.url = w->cfg->redis;
 	rp.prefix = w->cfg->channel_prefix;
 	rp.connect_timeout_ms = 5000;
-	rp.heartbeat_ms = 5000;
+	rp.heartbeat_ms = 2000;   /* a hang is noticed within 2-4 s */
 	rp.backoff_base_ms = 200;
 	rp.backoff_cap_ms = 10000;
 	w->redis = w->reg ? ps_redis_new(&rp, w->reg, &redis_hooks, w) : NULL;

@@ -25,7 +25,7 @@
 #define LG_CHOKE_LIMIT_S        20      /* socket not writable this long: dropped */
 #define LG_CLOSE_GRACE_S        5       /* a close frame not out by then: dropped */
 #define LG_RX_BUFFER            512     /* lws receive buffer per connection    */
-#define LG_SNDBUF               65536   /* SO_SNDBUF clamp per socket           */
+#define LG_SNDBUF               16384   /* SO_SNDBUF clamp per socket           */
 #define LG_FD_RESERVE           64      /* fds kept free for Redis, signals...  */
 #define LG_QUEUE_EXTRA          256     /* queued frames per client beyond one per channel */
 #define LG_QUEUE_BYTES          262144  /* frame bytes one client's queue may pin */

@@ -4,9 +4,13 @@
  * Outgoing data never waits in a per-connection copy: the queue holds
  * references to the shared frames: at most one per channel followed plus
  * LG_QUEUE_EXTRA, and LG_QUEUE_BYTES of them. That absorbs a burst Redis
- * hands over in one read, so a client that keeps up gets every message; one
- * that falls behind has its older invalidations of a channel collapsed into
- * the newest (out_queue.h), so it pins a bounded amount of memory.
+ * hands over in one read, so a client that keeps up gets every message. One
+ * that falls so far behind that its queue fills is parked: its queue is
+ * dropped and its memberships leave the channels' delivery arrays, so from
+ * then on it costs nothing per message however far behind it is (3,000
+ * non-readers on one channel used to take a whole core and starve the Redis
+ * link). Once its socket has taken everything, it gets one invalidation
+ * marked "coalesced" per channel that had news, carrying the newest data.
  */
 #include "worker.h"
 #include "frame.h"
@@ -26,10 +30,11 @@ enum conn_state { CS_AWAIT_SUBSCRIBE, CS_PENDING, CS_READY };
 struct conn_chan {
 	struct ps_membership  m;
 	struct conn          *conn;
+	uint8_t               owed;   /* parked with frames of this channel dropped */
 };
 
-/* What fan-out reads of a subscriber without a key in the channel's array
- * (see publish_key) comes first, in one cache line. */
+/* What fan-out reads of a subscriber without a socket in the channel's
+ * array (see show_direct) comes first, in one cache line. */
 struct conn {
 	struct lws           *wsi;           /* NULL until established */
 	int                   fd;            /* wsi's socket */
@@ -44,7 +49,8 @@ struct conn {
 	uint8_t               counted;       /* holds a place in w->n_conns */
 	uint8_t               rate_i;
 	uint8_t               rx_seen;       /* bytes came in: lws may owe a pong */
-	int                   key;           /* what the channels' arrays show: fd or -1 */
+	uint8_t               parked;        /* fell behind: out of delivery (ps_park) */
+	int                   shown_fd;      /* what the channels' arrays show: fd or -1 */
 	size_t                n_chans;
 	struct lg_outq        q;             /* invalidations to write */
 	/* the rest */
@@ -55,7 +61,7 @@ struct conn {
 	struct conn_chan     *chans;
 	struct lg_wheel_node  timer;
 	int64_t               exp;           /* token expiry, epoch seconds; 0: none */
-	uint32_t              opened_s;
+	uint32_t              opened_ms;     /* ms since the worker started */
 	uint32_t              last_rx_s;
 	uint32_t              rate[LG_RATE_FRAMES];  /* ms of the last frames */
 	uint8_t               state;
@@ -87,7 +93,8 @@ static void conn_arm(struct lg_worker *w, struct conn *c)
 	if (c->close_code)
 		d = now + LG_CLOSE_GRACE_S;
 	else if (c->state == CS_AWAIT_SUBSCRIBE)
-		d = c->opened_s + LG_SUBSCRIBE_DEADLINE_S;
+		/* the wheel's second after the deadline: never early */
+		d = (c->opened_ms + LG_SUBSCRIBE_DEADLINE_S * 1000u) / 1000u + 1;
 	else
 		d = c->last_rx_s + (c->ping_sent ? LG_HANGUP_IDLE_S : LG_PING_IDLE_S);
 	if (c->exp && !c->close_code) {
@@ -105,7 +112,7 @@ static void conn_arm(struct lg_worker *w, struct conn *c)
 static int waiting_ahead(const struct conn *c)
 {
 	return c->choked_since_s || c->ctl || c->want_pong || c->peer_closing || c->close_code ||
-	       !lg_outq_empty(&c->q);
+	       c->parked || !lg_outq_empty(&c->q);
 }
 
 /* Returns 1 when a frame may go straight to c's socket with nothing to
@@ -120,15 +127,15 @@ static int direct_ok(const struct conn *c)
  * direct_ok holds, -1 otherwise: fan-out then sends to c without reading
  * c at all (the floor's loop: an array of sockets). Everything that changes
  * what direct_ok reads calls this afterwards. */
-static void publish_key(struct conn *c)
+static void show_direct(struct conn *c)
 {
-	int key = direct_ok(c) ? c->fd : -1;
+	int fd = direct_ok(c) ? c->fd : -1;
 
-	if (key == c->key)
+	if (fd == c->shown_fd)
 		return;
-	c->key = key;
+	c->shown_fd = fd;
 	for (size_t i = 0; i < c->n_chans; i++)
-		ps_set_key(&c->chans[i].m, key);
+		ps_set_fd(&c->chans[i].m, fd);
 }
 
 /* Asks for POLLOUT; starts the choke clock when output is waiting. */
@@ -142,7 +149,7 @@ static void want_write(struct lg_worker *w, struct conn *c)
 			conn_arm(w, c);
 	}
 	lws_callback_on_writable(c->wsi);
-	publish_key(c);
+	show_direct(c);
 }
 
 static int after_send(struct lg_worker *w, struct conn *c, const unsigned char *bytes, size_t n,
@@ -194,7 +201,7 @@ static void on_rx_ready(struct ev_loop *loop, ev_io *io, int revents)
 	(void)revents;
 	c->rx_seen = 1;
 	c->rx_iter = ev_iteration(loop);
-	publish_key(c);
+	show_direct(c);
 }
 
 /* Requests a close with code; the close frame goes out on the next
@@ -231,11 +238,37 @@ static void conn_kill(struct lg_worker *w, struct conn *c, const char *why)
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+/* Drops the channel's newest frame once no member is parked any more:
+ * only parked members may need it (see unpark). */
+static void chan_release_newest(struct ps_channel *ch)
+{
+	void **newest = ps_channel_user(ch);
+
+	if (*newest && ps_channel_parked(ch) == 0) {
+		lg_frame_unref(*newest);
+		*newest = NULL;
+	}
+}
+
+/* Leaves ch through m, letting go of the channel's newest frame when m was
+ * its last parked member. */
+static void chan_leave(struct lg_worker *w, struct ps_membership *m)
+{
+	struct ps_channel *ch = m->chan;
+
+	if (ch && m->parked && ps_channel_parked(ch) == 1) {
+		void **newest = ps_channel_user(ch);
+		lg_frame_unref(*newest);
+		*newest = NULL;
+	}
+	ps_leave(w->reg, m);
+}
+
 /* Leaves every channel (the queue is the caller's to re-key or clear). */
 static void conn_leave_all(struct lg_worker *w, struct conn *c)
 {
 	for (size_t i = 0; i < c->n_chans; i++)
-		ps_leave(w->reg, &c->chans[i].m);
+		chan_leave(w, &c->chans[i].m);
 	free(c->chans);
 	c->chans = NULL;
 	c->n_chans = 0;
@@ -273,6 +306,15 @@ static struct lg_frame *subscribed_frame(const struct conn *c)
 	return lg_frame_subscribed(names, lens, c->n_chans);
 }
 
+/* Returns c's membership of the channel called name, or NULL. */
+static struct conn_chan *find_chan(struct conn *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_chans; i++)
+		if (c->chans[i].m.chan && strcmp(ps_channel_name(c->chans[i].m.chan, NULL), name) == 0)
+			return &c->chans[i];
+	return NULL;
+}
+
 /* Sends 'subscribed' now when nothing waits ahead of it (the common case:
  * no POLLOUT round trip per new client), else queues it first in line,
  * replacing one not yet out. */
@@ -295,7 +337,7 @@ static void became_ready(struct lg_worker *w, struct conn *c)
 		lg_frame_unref(f);
 		if (rc < 0)
 			conn_kill(w, c, "out of memory buffering a frame");
-		publish_key(c);
+		show_direct(c);
 		return;
 	}
 	lg_frame_unref(c->ctl);
@@ -324,13 +366,14 @@ static void apply_claims(struct lg_worker *w, struct conn *c,
 	}
 	for (i = 0; i < cl->n_channels; i++) {
 		nc[i].conn = c;
-		if (ps_join(w->reg, &c->sub, &nc[i].m, cl->channels[i],
+		if (!find_chan(c, cl->channels[i]) &&
+		    ps_join(w->reg, &c->sub, &nc[i].m, cl->channels[i],
 		            strlen(cl->channels[i])) < 0)
 			break;
 	}
 	if (i < cl->n_channels) {
 		while (i--)
-			ps_leave(w->reg, &nc[i].m);
+			chan_leave(w, &nc[i].m);
 		free(nc);
 		lg_log_msg(LG_LOG_WARN, "channel_limit", "registry full or out of memory; closing 1013");
 		conn_close(w, c, 1013, "channel limit");
@@ -340,16 +383,27 @@ static void apply_claims(struct lg_worker *w, struct conn *c,
 		struct rekey rk = { nc, cl };
 		lg_outq_rekey(&c->q, rekey_one, &rk);
 	}
+	/* Channels kept from the old set move over whole: their place in the
+	 * channel, their confirmation, a resync owed after an outage (a client
+	 * that re-subscribes while Redis is away must still get it), what they
+	 * missed while parked. */
+	for (i = 0; i < cl->n_channels; i++) {
+		struct conn_chan *old = find_chan(c, cl->channels[i]);
+		if (old) {
+			ps_move(&old->m, &nc[i].m);
+			nc[i].owed = old->owed;
+		}
+	}
 	conn_leave_all(w, c);
 	c->chans = nc;
 	c->n_chans = cl->n_channels;
-	c->key = -1;   /* what the new memberships show */
+	c->shown_fd = -1;   /* what the new memberships show */
 	c->exp = cl->exp;
 	c->state = CS_PENDING;
 	conn_arm(w, c);
 	if (c->sub.pending == 0)
 		became_ready(w, c);
-	publish_key(c);
+	show_direct(c);
 }
 
 static void handle_subscribe(struct lg_worker *w, struct conn *c, json_t *msg)
@@ -467,6 +521,79 @@ static int write_text(struct lws *wsi, struct lg_frame *f)
 	return lws_write(wsi, lg_frame_data(f), f->len, LWS_WRITE_TEXT) < (int)f->len ? -1 : 0;
 }
 
+/* --- falling behind ---------------------------------------------------------
+ *
+ * A connection whose queue is full is parked (see the top of this file).
+ * Each channel keeps its newest frame while any member is parked, so that
+ * an unparking member can be told what it missed without the fan-out ever
+ * looking at it. */
+
+/* Makes f the channel's newest frame unless a newer one is kept. */
+static void keep_newest(struct ps_channel *ch, struct lg_frame *f)
+{
+	struct lg_frame **newest = (struct lg_frame **)ps_channel_user(ch);
+
+	if (*newest && (*newest)->seq >= f->seq)
+		return;
+	lg_frame_unref(*newest);
+	*newest = lg_frame_ref(f);
+}
+
+/* A frame dropped from a parking connection's queue: its channel is owed a
+ * coalesced invalidation, and the frame may be the newest to send then. */
+static void owe_dropped(const void *key, struct lg_frame *f, void *arg)
+{
+	struct conn_chan *cc = (struct conn_chan *)key;
+	struct lg_worker *w = arg;
+
+	cc->owed = 1;
+	keep_newest(cc->m.chan, f);
+	lg_add(&w->st->invalidations_coalesced, 1);
+}
+
+/* Parks c: drops its queue (each channel that had frames in it is owed) and
+ * takes every membership out of delivery. Idempotent: a membership joined
+ * since is parked too. */
+static void conn_park(struct lg_worker *w, struct conn *c)
+{
+	if (!c->parked) {
+		c->parked = 1;
+		lg_add(&w->st->clients_parked, 1);
+		lg_outq_clear(&c->q, owe_dropped, w);
+		want_write(w, c);
+	}
+	for (size_t i = 0; i < c->n_chans; i++)
+		ps_park(&c->chans[i].m);
+	show_direct(c);
+}
+
+/* c's socket took everything: back into delivery, with one invalidation
+ * per channel that had news meanwhile, the newest, marked "coalesced" (a
+ * resync stays a resync). Returns 0, or -1 when out of memory. */
+static int conn_unpark(struct lg_worker *w, struct conn *c)
+{
+	int rc = 0;
+
+	c->parked = 0;
+	for (size_t i = 0; i < c->n_chans; i++) {
+		struct conn_chan *cc = &c->chans[i];
+		struct ps_channel *ch = cc->m.chan;
+		uint64_t missed = ps_unpark(&cc->m);
+
+		lg_add(&w->st->invalidations_coalesced, missed);
+		if ((missed || cc->owed) && cc->m.confirmed && rc == 0) {
+			struct lg_frame *f = lg_frame_coalesced(*(struct lg_frame **)ps_channel_user(ch));
+			/* The queue was empty and holds one per channel and more. */
+			if (!f || lg_outq_push(&c->q, cc, f, c->n_chans + LG_QUEUE_EXTRA, SIZE_MAX) != 0)
+				rc = -1;
+			lg_frame_unref(f);
+		}
+		cc->owed = 0;
+		chan_release_newest(ch);
+	}
+	return rc;
+}
+
 /* One write per writeable callback, most urgent first. Returns -1 to close. */
 static int on_writeable(struct lg_worker *w, struct conn *c)
 {
@@ -504,16 +631,25 @@ static int on_writeable(struct lg_worker *w, struct conn *c)
 		c->ctl = NULL;
 		if (rc < 0)
 			return -1;
-	} else if (!lg_outq_empty(&c->q)) {
-		struct lg_frame *f = lg_outq_pop(&c->q);
-		if (write_text(c->wsi, f) < 0) {
+	} else {
+		struct lg_frame *f;
+
+		if (lg_outq_empty(&c->q) && c->parked && conn_unpark(w, c) < 0)
+			return -1;
+		f = lg_outq_pop(&c->q);
+		if (f && write_text(c->wsi, f) < 0) {
 			lg_frame_unref(f);
 			return -1;
 		}
-		count_delivery(w, f);
+		if (f)
+			count_delivery(w, f);
 		lg_frame_unref(f);
 	}
-	if (c->want_pong || c->want_ping || c->ctl || !lg_outq_empty(&c->q))
+	/* lws may have taken only part of what we wrote: until it calls us
+	 * again (once it has the rest out), nothing may go straight to the
+	 * socket (want_write keeps waiting_ahead true). */
+	if (c->want_pong || c->want_ping || c->ctl || c->parked || !lg_outq_empty(&c->q) ||
+	    lws_partial_buffered(c->wsi))
 		want_write(w, c);
 	return 0;
 }
@@ -552,16 +688,18 @@ static void fan_sent(struct fanout *fo)
 }
 
 /* Delivers fo's frame to the member m: straight to its socket, or into its
- * queue. tried: the walk already sent it to the socket, which took sent
- * bytes (or -1). */
-static void fan_one(struct fanout *fo, struct ps_membership *m, int tried, ssize_t sent)
+ * queue; a full queue parks the connection (m included). tried: the walk
+ * already sent it to the socket, which took sent bytes (or -1). Returns 1
+ * when m was parked (the walk rule: its slot now holds another member),
+ * else 0. */
+static int fan_one(struct fanout *fo, struct ps_membership *m, int tried, ssize_t sent)
 {
 	struct conn_chan *cc = (struct conn_chan *)m;
 	struct conn *c = cc->conn;
-	int was_empty, dropped, rc;
+	int was_empty, rc;
 
 	if (!tried && c->close_code)
-		return;
+		return 0;
 	rc = tried ? after_send(fo->w, c, fo->wire, fo->wire_len, sent)
 	           : send_direct(fo->w, c, fo->wire, fo->wire_len);
 	switch (rc) {
@@ -569,31 +707,39 @@ static void fan_one(struct fanout *fo, struct ps_membership *m, int tried, ssize
 		fan_sent(fo);
 		if (c->rx_seen)   /* the writeable that clears it (on_rx_ready) */
 			lws_callback_on_writable(c->wsi);
-		return;
+		return 0;
 	case -1:
 		conn_kill(fo->w, c, "out of memory buffering a frame");
-		return;
+		return 0;
 	}
 	was_empty = lg_outq_empty(&c->q);
-	dropped = lg_outq_push(&c->q, cc, fo->f, c->n_chans + LG_QUEUE_EXTRA, LG_QUEUE_BYTES);
-	if (dropped < 0) {
+	rc = c->parked ? LG_OUTQ_FULL
+	               : lg_outq_push(&c->q, cc, fo->f, c->n_chans + LG_QUEUE_EXTRA, LG_QUEUE_BYTES);
+	if (rc < 0) {
 		conn_kill(fo->w, c, "out of memory queueing a frame");
-		return;
+		return 0;
 	}
-	if (dropped)
-		lg_add(&fo->w->st->invalidations_coalesced, (uint64_t)dropped);
+	if (rc == LG_OUTQ_FULL) {
+		/* This message is the first c misses on m's channel (parking
+		 * records the seq after it): owed, and the newest for now. */
+		conn_park(fo->w, c);
+		cc->owed = 1;
+		lg_add(&fo->w->st->invalidations_coalesced, 1);
+		return 1;
+	}
 	if (was_empty)
 		want_write(fo->w, c);
-	publish_key(c);
+	show_direct(c);
+	return 0;
 }
 
 #ifndef NDEBUG
-/* Returns 1 if the key the walk found is what publish_key would show now. */
-static int key_current(const struct ps_member *e)
+/* Returns 1 if the socket the walk found is what show_direct shows now. */
+static int shown_current(const struct ps_member *e)
 {
 	const struct conn *c = ((const struct conn_chan *)e->m)->conn;
 
-	return c->key == e->key && c->fd == e->key && direct_ok(c);
+	return c->shown_fd == e->fd && c->fd == e->fd && direct_ok(c);
 }
 #endif
 
@@ -636,28 +782,41 @@ void lg_ws_on_message(void *ctx, struct ps_channel *ch, const char *payload, siz
 			lg_log_end(&l);
 		}
 	}
+	fo.f->seq = ps_channel_seq(ch);
 	fo.wire = lg_frame_wire(fo.f, &fo.wire_len);
+	if (ps_channel_parked(ch))
+		keep_newest(ch, fo.f);
 	e = ps_channel_members(ch, &n);
-	/* A member with a key gets one send() and nothing of it is read: the
-	 * floor's loop. The others are read; for those ahead, ask for their
-	 * memory (the membership FAN_AHEAD slots on, its connection half as
-	 * far), so the cache misses overlap this member's send(). */
-	for (size_t i = 0; i < n; i++) {
-		if (i + FAN_AHEAD < n && e[i + FAN_AHEAD].key < 0)
+	/* A member with a socket shown gets one send() and nothing of it is
+	 * read: the floor's loop. The others are read; for those ahead, ask for
+	 * their memory (the membership FAN_AHEAD slots on, its connection half
+	 * as far), so the cache misses overlap this member's send(). A member
+	 * that gets parked leaves its slot to the array's last member (the walk
+	 * rule, registry.h): visit the slot again. */
+	for (size_t i = 0; i < n;) {
+		int parked = 0;
+
+		if (i + FAN_AHEAD < n && e[i + FAN_AHEAD].fd < 0)
 			__builtin_prefetch(e[i + FAN_AHEAD].m);
-		if (i + FAN_AHEAD / 2 < n && e[i + FAN_AHEAD / 2].key < 0)
+		if (i + FAN_AHEAD / 2 < n && e[i + FAN_AHEAD / 2].fd < 0)
 			__builtin_prefetch(((const struct conn_chan *)e[i + FAN_AHEAD / 2].m)->conn);
-		if (e[i].key >= 0) {
+		if (e[i].fd >= 0) {
 			ssize_t m;
 
-			assert(key_current(&e[i]));
-			m = send(e[i].key, fo.wire, fo.wire_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			assert(shown_current(&e[i]));
+			m = send(e[i].fd, fo.wire, fo.wire_len, MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (m == (ssize_t)fo.wire_len)
 				fan_sent(&fo);
 			else
-				fan_one(&fo, e[i].m, 1, m);
+				parked = fan_one(&fo, e[i].m, 1, m);
 		} else if (e[i].m->confirmed) {
-			fan_one(&fo, e[i].m, 0, 0);
+			parked = fan_one(&fo, e[i].m, 0, 0);
+		}
+		if (parked) {
+			keep_newest(ch, fo.f);
+			e = ps_channel_members(ch, &n);
+		} else {
+			i++;
 		}
 	}
 	fan_record(&fo);
@@ -684,7 +843,8 @@ static void conn_timer(struct lg_wheel_node *n, void *arg)
 		conn_kill(w, c, "peer silent");
 		return;
 	}
-	if (c->state == CS_AWAIT_SUBSCRIBE && now - c->opened_s >= LG_SUBSCRIBE_DEADLINE_S) {
+	if (c->state == CS_AWAIT_SUBSCRIBE &&
+	    now_ms(w) - c->opened_ms >= LG_SUBSCRIBE_DEADLINE_S * 1000u) {
 		conn_close(w, c, 4003, "no subscribe in time");
 		return;
 	}
@@ -776,8 +936,9 @@ static void on_established(struct lg_worker *w, struct conn *c, struct lws *wsi)
 {
 	c->wsi = wsi;
 	c->fd = lws_get_socket_fd(wsi);
-	c->opened_s = c->last_rx_s = lg_worker_secs(w);
-	c->key = -1;
+	c->opened_ms = now_ms(w);
+	c->last_rx_s = lg_worker_secs(w);
+	c->shown_fd = -1;
 	/* lws may already hold bytes the client sent along with the upgrade. */
 	c->rx_seen = 1;
 	c->rx_iter = ev_iteration(w->loop);
@@ -804,7 +965,7 @@ static void on_closed(struct lg_worker *w, struct conn *c)
 	 * socket to get that number. */
 	ev_io_stop(w->loop, &c->rx_watch);
 	lg_wheel_cancel(&c->timer);
-	lg_outq_clear(&c->q);
+	lg_outq_clear(&c->q, NULL, NULL);
 	conn_leave_all(w, c);
 	lg_frame_unref(c->ctl);
 	c->ctl = NULL;
@@ -849,14 +1010,14 @@ int lg_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		if (!c || !c->wsi)
 			return 0;
 		rc = on_writeable(w, c);
-		publish_key(c);
+		show_direct(c);
 		return rc;
 	}
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (!c || !c->wsi)
 			return 0;
 		c->peer_closing = 1;
-		publish_key(c);
+		show_direct(c);
 		if (len >= 2)
 			c->peer_code = (uint16_t)(((const unsigned char *)in)[0] << 8 |
 			                          ((const unsigned char *)in)[1]);

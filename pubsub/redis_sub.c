@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <hiredis/hiredis.h>
 
 /* A channel name with a space can never be a livegate channel, so the
@@ -31,6 +32,7 @@ struct ps_redis {
 	enum state                   state;
 	unsigned                     attempts;     /* failed attempts since last up */
 	int                          hb_waiting;   /* heartbeat sent, not answered */
+	int                          rx_alive;     /* a reply came since the last check */
 	int                          freeing;      /* we are inside redisAsyncFree */
 	char                         detail[160];  /* why the last attempt failed */
 };
@@ -66,8 +68,13 @@ static void retry_later(struct ps_redis *r, enum ps_link_event ev)
 	r->hooks->link_event(r->loop, ev, r->detail, d);
 }
 
+/* Records why the link failed. The first reason of an attempt stands: a
+ * refused AUTH makes the pipelined PING behind it fail too (NOAUTH), and
+ * the log must name the password, not the PING. */
 static void set_detail(struct ps_redis *r, const char *what, const char *why)
 {
+	if (r->detail[0])
+		return;
 	snprintf(r->detail, sizeof r->detail, "%s%s%s", what, why ? ": " : "",
 	         why ? why : "");
 }
@@ -92,6 +99,7 @@ static void link_lost(struct ps_redis *r)
 	int was_up = r->state == ST_UP;
 
 	r->hb_waiting = 0;
+	r->rx_alive = 0;
 	if (was_up)
 		ps_registry_link_down(r->reg);
 	retry_later(r, was_up ? PS_LINK_DOWN : PS_LINK_RETRY);
@@ -148,6 +156,7 @@ static void on_sub(redisAsyncContext *ac, void *rp, void *priv)
 	(void)ac;
 	if (!push_parts(reply, 3, &kind, &chan) || r->state != ST_UP)
 		return;
+	r->rx_alive = 1;
 	if ((size_t)chan->len == r->hb_len && memcmp(chan->str, r->hb_name, r->hb_len) == 0) {
 		r->hb_waiting = 0;
 		return;
@@ -256,6 +265,14 @@ static void connect_now(struct ps_redis *r)
 	r->hooks->arm_timer(r->loop, r->p.connect_timeout_ms);
 }
 
+/* Returns 1 if the kernel holds bytes from Redis we have not read yet. */
+static int unread_bytes(const struct ps_redis *r)
+{
+	int n = 0;
+
+	return r->ac && r->ac->c.fd >= 0 && ioctl(r->ac->c.fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 void ps_redis_timer(struct ps_redis *r)
 {
 	switch (r->state) {
@@ -269,8 +286,18 @@ void ps_redis_timer(struct ps_redis *r)
 		link_lost(r);
 		break;
 	case ST_UP:
-		if (r->hb_waiting || send_heartbeat(r) < 0) {
+		/* A link that delivered anything since the last check, or has bytes
+		 * waiting that we have not read yet, is alive: the heartbeat's
+		 * answer may be queued behind seconds of messages on a busy link. */
+		if (r->hb_waiting && !r->rx_alive && !unread_bytes(r)) {
 			set_detail(r, "heartbeat unanswered", NULL);
+			drop_context(r);
+			link_lost(r);
+			break;
+		}
+		r->rx_alive = 0;
+		if (!r->hb_waiting && send_heartbeat(r) < 0) {
+			set_detail(r, "heartbeat", "could not queue SUBSCRIBE");
 			drop_context(r);
 			link_lost(r);
 			break;

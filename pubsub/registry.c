@@ -12,6 +12,7 @@
  */
 #include "registry.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,19 @@ static int hash_oom;
 
 #define MEMBERS_MIN 4
 
+/* members[0, n_active) take deliveries; members[n_active, n_members) are
+ * parked. Room for the parked is kept, so unparking never allocates. */
 struct ps_channel {
 	UT_hash_handle        hh;
 	struct ps_member     *members;   /* [n_members], order not kept */
+	size_t                n_active;
 	size_t                n_members;
 	size_t                cap;
+	uint64_t              seq;       /* messages (and resyncs) so far */
+	void                 *user;      /* the owner's, see ps_channel_user */
+#ifndef NDEBUG
+	unsigned              walking;   /* inside the message event */
+#endif
 	unsigned              confirmed; /* upstream confirmed since the link came up */
 	unsigned              resync;    /* was confirmed before the link dropped */
 	size_t                len;
@@ -142,6 +151,41 @@ static int members_resize(struct ps_channel *ch, size_t cap)
 	return 0;
 }
 
+/* Puts slot b's member into slot a (and says so to the member). */
+static void slot_move(struct ps_channel *ch, size_t a, size_t b)
+{
+	ch->members[a] = ch->members[b];
+	ch->members[a].m->slot = a;
+}
+
+/* Swaps the members of slots a and b. */
+static void slot_swap(struct ps_channel *ch, size_t a, size_t b)
+{
+	struct ps_member t = ch->members[a];
+
+	slot_move(ch, a, b);
+	ch->members[b] = t;
+	t.m->slot = b;
+}
+
+#ifndef NDEBUG
+/* The two-way index holds: every slot's member points back at its slot
+ * and channel, the active ones are not parked and the rest are. Walked
+ * whole only for small channels (the unit tests'), so a debug build's
+ * fan-out to thousands stays O(members), not O(members) twice. */
+static int channel_consistent(const struct ps_channel *ch)
+{
+	if (ch->n_active > ch->n_members || ch->n_members > ch->cap)
+		return 0;
+	for (size_t i = 0; i < ch->n_members && ch->n_members <= 64; i++) {
+		const struct ps_membership *m = ch->members[i].m;
+		if (m->chan != ch || m->slot != i || m->parked != (i >= ch->n_active))
+			return 0;
+	}
+	return 1;
+}
+#endif
+
 int ps_join(struct ps_registry *reg, struct ps_subscriber *sub,
             struct ps_membership *m, const char *name, size_t len)
 {
@@ -149,42 +193,104 @@ int ps_join(struct ps_registry *reg, struct ps_subscriber *sub,
 
 	if (!ch)
 		return -1;
+	assert(!ch->walking);
 	if (ch->n_members == ch->cap && members_resize(ch, ch->cap * 2) < 0)
 		return -1;   /* ch has members, so it is not new: nothing to undo */
 	m->chan = ch;
 	m->sub = sub;
 	m->confirmed = ch->confirmed;
-	m->key = -1;
+	m->parked = 0;
+	m->fd = -1;
 	if (!m->confirmed)
 		sub->pending++;
-	m->slot = ch->n_members;
-	ch->members[ch->n_members++] = (struct ps_member){ m, -1 };
+	/* A new member is active: the first parked one makes room at the end. */
+	if (ch->n_members > ch->n_active)
+		slot_move(ch, ch->n_members, ch->n_active);
+	ch->n_members++;
+	m->slot = ch->n_active++;
+	ch->members[m->slot] = (struct ps_member){ m, -1 };
 	return 0;
 }
 
-/* Shows m's key in its slot while m is confirmed, -1 otherwise. */
+/* Shows m's socket in its slot while m is confirmed, -1 otherwise. */
 static void slot_update(struct ps_membership *m)
 {
-	m->chan->members[m->slot].key = m->confirmed ? m->key : -1;
+	m->chan->members[m->slot].fd = m->confirmed ? m->fd : -1;
 }
 
-void ps_set_key(struct ps_membership *m, int key)
+void ps_set_fd(struct ps_membership *m, int fd)
 {
-	m->key = key;
+	m->fd = fd;
 	if (m->chan)
 		slot_update(m);
+}
+
+void ps_park(struct ps_membership *m)
+{
+	struct ps_channel *ch = m->chan;
+
+	if (!ch || m->parked)
+		return;
+	/* The walk rule: the last active member moves into m's slot. */
+	slot_swap(ch, m->slot, --ch->n_active);
+	m->parked = 1;
+	m->seen = ch->seq;
+}
+
+uint64_t ps_unpark(struct ps_membership *m)
+{
+	struct ps_channel *ch = m->chan;
+
+	if (!ch || !m->parked)
+		return 0;
+	assert(!ch->walking);
+	slot_swap(ch, m->slot, ch->n_active++);
+	m->parked = 0;
+	return ch->seq - m->seen;
+}
+
+size_t ps_channel_parked(const struct ps_channel *ch)
+{
+	return ch->n_members - ch->n_active;
+}
+
+uint64_t ps_channel_seq(const struct ps_channel *ch)
+{
+	return ch->seq;
+}
+
+void **ps_channel_user(struct ps_channel *ch)
+{
+	return &ch->user;
+}
+
+void ps_move(struct ps_membership *from, struct ps_membership *to)
+{
+	*to = *from;
+	if (to->chan)
+		to->chan->members[to->slot].m = to;
+	memset(from, 0, sizeof *from);
 }
 
 void ps_leave(struct ps_registry *reg, struct ps_membership *m)
 {
 	struct ps_channel *ch = m->chan;
+	size_t slot;
 
 	if (!ch)
 		return;
+	assert(!ch->walking);
 	if (!m->confirmed && m->sub->pending)
 		m->sub->pending--;
-	ch->members[m->slot] = ch->members[ch->n_members - 1];
-	ch->members[m->slot].m->slot = m->slot;
+	slot = m->slot;
+	if (!m->parked) {
+		/* Keep the segments whole: the last active fills the hole, the
+		 * last parked fills the last active's old slot. */
+		slot_move(ch, slot, --ch->n_active);
+		slot = ch->n_active;
+	}
+	if (slot != ch->n_members - 1)
+		slot_move(ch, slot, ch->n_members - 1);
 	ch->n_members--;
 	memset(m, 0, sizeof *m);
 	/* Give memory back after a crowd left; a failed shrink keeps the old. */
@@ -192,6 +298,7 @@ void ps_leave(struct ps_registry *reg, struct ps_membership *m)
 		(void)members_resize(ch, ch->cap / 2);
 	if (ch->n_members)
 		return;
+	assert(!ch->user);
 	if (reg->link_up && reg->be_ops)
 		reg->be_ops->unsubscribe(reg->be, ch->name, ch->len);
 	HASH_DEL(reg->chans, ch);
@@ -202,7 +309,7 @@ void ps_leave(struct ps_registry *reg, struct ps_membership *m)
 
 const struct ps_member *ps_channel_members(const struct ps_channel *ch, size_t *n)
 {
-	*n = ch->n_members;
+	*n = ch->n_active;
 	return ch->members;
 }
 
@@ -261,6 +368,21 @@ void ps_registry_link_down(struct ps_registry *reg)
 	}
 }
 
+/* Counts a message (NULL: a resync) on ch and hands it to the owner. */
+static void deliver(struct ps_registry *reg, struct ps_channel *ch, const char *payload,
+                    size_t plen)
+{
+	ch->seq++;
+#ifndef NDEBUG
+	ch->walking = 1;
+#endif
+	reg->ev.message(reg->ctx, ch, payload, plen);
+#ifndef NDEBUG
+	ch->walking = 0;
+	assert(channel_consistent(ch));
+#endif
+}
+
 void ps_registry_confirmed(struct ps_registry *reg, const char *name, size_t len)
 {
 	struct ps_channel *ch = find_channel(reg, name, len);
@@ -271,7 +393,7 @@ void ps_registry_confirmed(struct ps_registry *reg, const char *name, size_t len
 	 * outage; the ones confirmed now get their 'subscribed' instead. */
 	if (ch->resync) {
 		ch->resync = 0;
-		reg->ev.message(reg->ctx, ch, NULL, 0);
+		deliver(reg, ch, NULL, 0);
 	}
 	ch->confirmed = 1;
 	for (size_t i = 0; i < ch->n_members; i++) {
@@ -279,6 +401,7 @@ void ps_registry_confirmed(struct ps_registry *reg, const char *name, size_t len
 		if (m->confirmed)
 			continue;
 		m->confirmed = 1;
+		m->seen = ch->seq;   /* a parked one missed nothing before this */
 		slot_update(m);
 		if (m->sub->pending && --m->sub->pending == 0)
 			reg->ev.ready(reg->ctx, m->sub);
@@ -292,6 +415,6 @@ int ps_registry_message(struct ps_registry *reg, const char *name, size_t len,
 
 	if (!ch)
 		return 0;
-	reg->ev.message(reg->ctx, ch, payload ? payload : "", payload ? plen : 0);
+	deliver(reg, ch, payload ? payload : "", payload ? plen : 0);
 	return 1;
 }

@@ -7,12 +7,17 @@
  * its per-connection state), so joining allocates nothing per subscriber and
  * leaving never fails. Knows nothing of WebSockets or of Redis itself.
  *
- * Single-threaded: every call runs on the owner's event loop.
+ * Single-threaded: every call runs on the owner's event loop. The events
+ * below fire from the upstream calls only (ps_registry_confirmed,
+ * ps_registry_message, ...), never from a join, leave, park or move, and
+ * their handlers must not join or leave (the walk rule at
+ * ps_channel_members).
  */
 #ifndef LG_PUBSUB_REGISTRY_H
 #define LG_PUBSUB_REGISTRY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct ps_registry;
 struct ps_channel;
@@ -27,15 +32,18 @@ struct ps_membership {
 	struct ps_channel    *chan;
 	struct ps_subscriber *sub;
 	size_t                slot;         /* index in the channel's array */
-	unsigned              confirmed;    /* upstream confirmed after the join */
-	int                   key;          /* the owner's, see ps_set_key */
+	uint64_t              seen;         /* the channel's seq when parked */
+	unsigned              confirmed:1;  /* upstream confirmed after the join */
+	unsigned              parked:1;     /* out of delivery (ps_park) */
+	int                   fd;           /* the owner's socket, see ps_set_fd */
 };
 
-/* A slot of a channel's array: the membership, and its key while it is
- * confirmed (-1 otherwise or when none is set). */
+/* A slot of a channel's array: the membership, and the owner's socket while
+ * it is confirmed and the owner says a frame may go straight to it (-1
+ * otherwise). */
 struct ps_member {
 	struct ps_membership *m;
-	int                   key;
+	int                   fd;
 };
 
 /* What the registry asks of the upstream. Each returns 0 when the request was
@@ -80,15 +88,58 @@ int ps_join(struct ps_registry *reg, struct ps_subscriber *sub,
  * upstream and frees the channel. m is zeroed. */
 void ps_leave(struct ps_registry *reg, struct ps_membership *m);
 
-/* Sets the owner's key of m (>= 0; -1 for none; a join starts with -1).
- * The channel's array shows it next to m while m is confirmed, so a walk
- * that needs only the key never reads the membership. */
-void ps_set_key(struct ps_membership *m, int key);
+/* Sets the socket a frame for m may be sent to directly (>= 0), or -1
+ * when the owner must look at m first (a join starts with -1). The
+ * channel's array shows it next to m while m is confirmed, so a walk that
+ * needs only the socket never reads the membership. */
+void ps_set_fd(struct ps_membership *m, int fd);
 
-/* Returns the channel's slots, confirmed or not (delivery skips the
- * unconfirmed), and their number in *n. An array, so a walk can prefetch
- * ahead. Valid until the next join or leave. */
+/* Returns the channel's slots that take deliveries (confirmed or not:
+ * delivery skips the unconfirmed; parked ones are not among them), and
+ * their number in *n. An array, so a walk can prefetch ahead.
+ *
+ * The walk rule: while a walk is under way the only change allowed to the
+ * channel is ps_park of the member being visited, which moves the last
+ * member of the array into its slot (so the walk visits that slot again
+ * and stops one earlier). Joins, leaves and unparks wait until the walk is
+ * over; builds with assertions check it. */
 const struct ps_member *ps_channel_members(const struct ps_channel *ch, size_t *n);
+
+/* --- members that fell behind --------------------------------------------
+ *
+ * A subscriber whose output backs up is parked: its memberships leave the
+ * delivery array (a walk never reads them again, so a client that does not
+ * read costs nothing per message however far behind it is) but stay
+ * members. The channel counts its messages (seq); a parked membership
+ * remembers the count at which it stopped, so on ps_unpark its owner learns
+ * whether anything was missed meanwhile. */
+
+/* Takes m out of delivery (a no-op when parked already). */
+void ps_park(struct ps_membership *m);
+
+/* Puts m back into delivery. Returns how many messages the channel had
+ * since m was parked (or since it was confirmed while parked); 0 for an m
+ * that was not parked. Never fails: a parked member keeps its room. */
+uint64_t ps_unpark(struct ps_membership *m);
+
+/* Returns how many of the channel's members are parked. */
+size_t ps_channel_parked(const struct ps_channel *ch);
+
+/* Returns how many messages (and resyncs) the channel has had; the count
+ * already includes the one being delivered. */
+uint64_t ps_channel_seq(const struct ps_channel *ch);
+
+/* The owner's pointer for the channel (NULL at creation), e.g. the newest
+ * message while members are parked. The registry never reads it; the owner
+ * must clear it before the channel's last member leaves. */
+void **ps_channel_user(struct ps_channel *ch);
+
+/* Moves the membership in from (a member) to to (unused storage of the same
+ * subscriber): its channel, place, confirmation and parked state go along,
+ * so a subscriber that replaces its set of channels keeps what it had in
+ * the ones it keeps (a resync owed after an outage, most of all). from is
+ * zeroed. */
+void ps_move(struct ps_membership *from, struct ps_membership *to);
 
 /* Returns the channel's name (NUL-terminated) and its length in *len. */
 const char *ps_channel_name(const struct ps_channel *ch, size_t *len);

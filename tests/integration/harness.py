@@ -628,8 +628,10 @@ class RawWsClient:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError("no frame in time")
-            r, _, _ = select.select([self.sock], [], [], remaining)
-            if not r:
+            # poll, not select: a test may hold more than 1024 sockets.
+            p = select.poll()
+            p.register(self.sock, select.POLLIN)
+            if not p.poll(remaining * 1000):
                 raise TimeoutError("no frame in time")
             try:
                 chunk = self.sock.recv(65536)

@@ -4,6 +4,7 @@ the handshake (LIVEGATE_ALLOWED_ORIGINS). Contract: "Close codes",
 "Public endpoint", "Private API"."""
 
 import asyncio
+import json
 import signal
 import time
 
@@ -61,6 +62,40 @@ class ShutdownTest(harness.LivegateTestCase):
         self.assertEqual(status, 0, "livegate exit status after SIGTERM")
         # Its Redis subscriptions are gone with it.
         harness.wait_until(lambda: redis.numsub("todos") == 0, 2, what="NUMSUB todos == 0")
+
+    async def test_drain_ms_zero_still_closes_everyone_with_1012(self):
+        """Issue 10, finding 6: a zero drain window means 'close everyone
+        now', not 'reset every socket'."""
+        redis = self.start_redis()
+        lg = self.start_livegate(redis, env={"LIVEGATE_DRAIN_MS": "0"})
+        token = mint_pyjwt(["todos"])
+
+        def open_many(n):
+            out = []
+            for _ in range(n):
+                c = harness.RawWsClient(lg.public_port, timeout=10)
+                c.send_text(json.dumps({"type": "subscribe", "token": token}))
+                out.append(c)
+            for c in out:
+                c.recv_frame(10)   # subscribed
+            return out
+        clients = await asyncio.to_thread(open_many, 500)
+        self.addCleanup(lambda: [c.close() for c in clients])
+        lg.proc.send_signal(signal.SIGTERM)
+
+        def close_codes():
+            codes = []
+            for c in clients:
+                try:
+                    opcode, payload = c.recv_frame(10)
+                except (EOFError, TimeoutError) as e:
+                    codes.append(type(e).__name__)
+                    continue
+                codes.append(int.from_bytes(payload[:2], "big") if opcode == 8 else opcode)
+            return codes
+        codes = await asyncio.to_thread(close_codes)
+        self.assertEqual(codes, [1012] * len(clients))
+        self.assertEqual(await asyncio.to_thread(lg.proc.wait, 10), 0)
 
     async def test_readyz_is_503_while_draining(self):
         redis = self.start_redis()

@@ -100,9 +100,12 @@ class BehindReaderTest(LivegateTestCase):
                                                               socket.SO_RCVBUF, 4096)
         await harness.send_json(lagging, {"type": "subscribe", "token": token})
         self.assertEqual((await recv_json(lagging))["type"], "subscribed")
-        n = 6   # 6 x 32 kB: under the per-client queue's byte limit, nothing collapses
+        # 6 x 20 kB: under the per-client queue's byte limit, nothing
+        # collapses; more than the socket's 16 kB send buffer, so the kernel
+        # takes one of them only in part.
+        n, payload = 6, "x" * 20000
         for i in range(n):
-            redis.publish("feed", f"{i}:{PAYLOAD}")
+            redis.publish("feed", f"{i}:{payload}")
         deadline = asyncio.get_running_loop().time() + 10
         while not lg.metrics().get("livegate_partial_writes_total"):
             self.assertLess(asyncio.get_running_loop().time(), deadline,
@@ -110,7 +113,7 @@ class BehindReaderTest(LivegateTestCase):
             await asyncio.sleep(0.1)
         for i in range(n):
             self.assertFrame(await recv_json(lagging, timeout=10),
-                             invalidate("feed", f"{i}:{PAYLOAD}"))
+                             invalidate("feed", f"{i}:{payload}"))
         redis.publish("feed", "after")
         self.assertFrame(await recv_json(lagging), invalidate("feed", "after"))
         m = lg.metrics()

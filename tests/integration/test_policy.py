@@ -92,7 +92,9 @@ class PolicyTest(harness.LivegateTestCase):
         opened = time.monotonic()
         await self.assertClosedWith(ws, 4003, timeout=SUBSCRIBE_DEADLINE + 3,
                                     what="no subscribe")
-        self.assertGreaterEqual(time.monotonic() - opened, SUBSCRIBE_DEADLINE - 1,
+        # Never early (issue 10, finding 9: it came at 9.28 s, the deadline
+        # counted from a truncated second).
+        self.assertGreaterEqual(time.monotonic() - opened, SUBSCRIBE_DEADLINE,
                                 "closed before the 10 s deadline")
 
 

@@ -4,6 +4,11 @@ resync invalidation per followed channel; password and db from the URL.
 Contract: "Redis", "Public endpoint" step 3, "Private API" /readyz."""
 
 import asyncio
+import json
+import signal
+import socket
+import threading
+import time
 
 import harness
 from harness import invalidate, mint_pyjwt, recv_json, send_json
@@ -159,6 +164,67 @@ class RedisOutageTest(harness.LivegateTestCase):
         self.assertEqual(redis.numsub("kept"), 1)
         self.assertEqual(redis.numsub("gone"), 0)
 
+    async def test_resubscribe_during_outage_still_gets_the_resync(self):
+        """Finding 2: clients that send a new subscribe naming channels they
+        already follow while Redis is unreachable must still learn that
+        messages were missed once it is back."""
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        token = mint_pyjwt(["todos", "users"])
+        idle, _ = await self.open_sub(lg, token)
+        again = [(await self.open_sub(lg, token))[0] for _ in range(2)]
+        # Break the link the way an operator's mistake does: livegate is
+        # thrown out and cannot get back in.
+        redis.cli("CONFIG", "SET", "requirepass", "now-locked")
+        redis.password = "now-locked"
+        redis.cli("CLIENT", "KILL", "TYPE", "pubsub")
+        await asyncio.to_thread(harness.wait_until,
+                                lambda: lg.http_status("/readyz") == 503, 5, 0.05,
+                                "/readyz 503 while Redis refuses livegate")
+        self.assertEqual(redis.publish("todos", "missed-1"), 0)
+        self.assertEqual(redis.publish("users", "missed-2"), 0)
+        for ws in again:
+            await send_json(ws, {"type": "subscribe", "token": mint_pyjwt(["users", "todos"])})
+        await asyncio.sleep(0.5)
+        redis.cli("CONFIG", "SET", "requirepass", "")
+        redis.password = None
+        # Each gets a resync per channel; the re-subscribers also their
+        # 'subscribed' (at once, or once Redis is back).
+        for ws in [idle] + again:
+            got, subscribed = {}, ws is idle
+            while len(got) < 2 or not subscribed:
+                frame = await recv_json(ws, OUTAGE_READY_TIMEOUT)
+                if frame["type"] == "subscribed":
+                    self.assertEqual(sorted(frame["channels"]), ["todos", "users"])
+                    subscribed = True
+                    continue
+                self.assertEqual(frame.get("reason"), "resync", frame)
+                got[frame["channel"]] = frame
+            self.assertEqual(sorted(got), ["todos", "users"])
+
+    async def test_hung_redis_is_noticed_and_resynced(self):
+        """A Redis that stops answering (SIGSTOP) is a lost link: /readyz
+        turns 503 (within two heartbeat periods, 2-4 s; docs/operations.md)
+        and every client gets its resync once Redis answers again."""
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        ws, _ = await self.open_sub(lg, mint_pyjwt(["todos"]))
+        redis.proc.send_signal(signal.SIGSTOP)
+        stopped = time.monotonic()
+        try:
+            await asyncio.to_thread(harness.wait_until,
+                                    lambda: lg.http_status("/readyz") == 503, 10, 0.05,
+                                    "/readyz 503 while Redis hangs")
+            print(f"\nfigure: hung Redis noticed after {time.monotonic() - stopped:.1f} s",
+                  flush=True)
+        finally:
+            redis.proc.send_signal(signal.SIGCONT)
+        self.assertFrame(await recv_json(ws, OUTAGE_READY_TIMEOUT),
+                         {"type": "invalidate", "channel": "todos", "data": None,
+                          "reason": "resync"})
+        redis.publish("todos", "after")
+        self.assertFrame(await recv_json(ws), invalidate("todos", "after"))
+
     async def test_starts_without_redis_then_becomes_ready(self):
         redis = harness.RedisServer(port=harness.free_port())  # fixed port, not started yet
         self.addCleanup(redis.stop)
@@ -171,6 +237,90 @@ class RedisOutageTest(harness.LivegateTestCase):
         ws, _ = await self.open_sub(lg, mint_pyjwt(["todos"]))
         redis.publish("todos", "hi")
         self.assertFrame(await recv_json(ws), invalidate("todos", "hi"))
+
+
+class ThrottledProxy:
+    """A TCP proxy to Redis that passes what livegate sends at once and what
+    Redis sends at `rate` bytes per second: a link that keeps delivering but
+    falls behind, so an answer to livegate's heartbeat waits behind seconds
+    of messages (issue 10, finding 1)."""
+
+    def __init__(self, redis_port, rate):
+        self.rate = rate
+        self.redis_port = redis_port
+        self.lsock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.lsock.getsockname()[1]
+        self.stopping = False
+        self.socks = [self.lsock]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            r = socket.create_connection(("127.0.0.1", self.redis_port))
+            self.socks += [c, r]
+            threading.Thread(target=self._pump, args=(c, r, None), daemon=True).start()
+            threading.Thread(target=self._pump, args=(r, c, self.rate), daemon=True).start()
+
+    def _pump(self, src, dst, rate):
+        start, sent = time.monotonic(), 0
+        try:
+            while True:
+                data = src.recv(4096 if rate else 65536)
+                if not data:
+                    break
+                dst.sendall(data)
+                if rate:
+                    sent += len(data)
+                    ahead = sent / rate - (time.monotonic() - start)
+                    if ahead > 0:
+                        time.sleep(ahead)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.stopping = True
+        for s in self.socks:
+            s.close()
+
+
+class SlowLinkTest(harness.LivegateTestCase):
+
+    async def test_a_link_that_delivers_is_not_declared_dead(self):
+        redis = self.start_redis()
+        proxy = ThrottledProxy(redis.port, rate=40_000)
+        self.addCleanup(proxy.close)
+        lg = self.start_livegate(redis, env={
+            "LIVEGATE_REDIS_URL": f"redis://127.0.0.1:{proxy.port}"})
+        ws, _ = await self.open_sub(lg, mint_pyjwt(["feed"]))
+        # 80 KB/s for 12 s through a 40 KB/s link: by the end the heartbeat's
+        # answer waits about 12 s behind messages that keep arriving.
+        n, pad = 960, "x" * 1000
+
+        def publish():
+            for i in range(0, n, 8):
+                redis.publish_many("feed", [json.dumps({"seq": k, "pad": pad})
+                                            for k in range(i, i + 8)])
+                time.sleep(0.1)
+        publisher = threading.Thread(target=publish)
+        publisher.start()
+        self.addCleanup(publisher.join)
+        seqs = []
+        while len(seqs) < n:
+            frame = await recv_json(ws, timeout=60)
+            self.assertNotIn("reason", frame, "the link was dropped")
+            seqs.append(frame["data"]["seq"])
+        self.assertEqual(seqs, list(range(n)))
+        self.assertNotIn("redis_down", lg.log_text())
+        self.assertEqual(lg.metrics().get("livegate_redis_reconnects_total", 0.0), 0.0)
 
 
 class RedisAuthTest(harness.LivegateTestCase):
@@ -196,6 +346,12 @@ class RedisAuthTest(harness.LivegateTestCase):
             self.assertEqual(lg.http_status("/healthz"), 200)
             self.assertEqual(lg.http_status("/readyz"), 503)
             await asyncio.sleep(0.2)
+        # The log says what an operator must fix: the password (the PING
+        # sent behind AUTH is refused too, and must not hide why).
+        retries = [ln for ln in lg.log_text().splitlines() if "event=redis_retry" in ln]
+        self.assertTrue(retries, lg.log_tail())
+        self.assertIn("AUTH refused", retries[0])
+        self.assertNotIn("PING", retries[0])
 
 
 if __name__ == "__main__":

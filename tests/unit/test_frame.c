@@ -152,6 +152,28 @@ static void drain_to(struct lg_outq *q, char *out)
 	out[n] = '\0';
 }
 
+START_TEST(coalesced_marks_data_frames_once_and_keeps_the_rest)
+{
+	int too_large;
+	struct lg_frame *f = lg_frame_invalidate("todos", 5, "{\"id\":7}", 8, 600, &too_large);
+	struct lg_frame *r = lg_frame_invalidate("todos", 5, NULL, 0, 0, &too_large);
+	struct lg_frame *c1 = lg_frame_coalesced(f), *c2 = lg_frame_coalesced(f), *cr;
+	const char want[] = "{\"type\":\"invalidate\",\"reason\":\"coalesced\",\"channel\":\"todos\","
+	                    "\"data\":{\"id\":7},\"spread\":600}";
+
+	ck_assert_ptr_eq(c1, c2);                  /* built once, shared */
+	ck_assert_uint_eq(c1->len, sizeof want - 1);
+	ck_assert_int_eq(memcmp(lg_frame_data(c1), want, c1->len), 0);
+	cr = lg_frame_coalesced(r);                /* a resync stays a resync */
+	ck_assert_ptr_eq(cr, r);
+	lg_frame_unref(c1);
+	lg_frame_unref(c2);
+	lg_frame_unref(cr);
+	lg_frame_unref(r);
+	lg_frame_unref(f);                         /* frees the variant with it (ASan) */
+}
+END_TEST
+
 START_TEST(queue_keeps_every_frame_in_order)
 {
 	struct lg_outq q = {0};
@@ -167,56 +189,54 @@ START_TEST(queue_keeps_every_frame_in_order)
 	drain_to(&q, got);
 	ck_assert_str_eq(got, msgs);
 	ck_assert(lg_outq_empty(&q));
-	lg_outq_clear(&q);
+	lg_outq_clear(&q, NULL, NULL);
 }
 END_TEST
 
-START_TEST(queue_collapses_the_same_key_when_full)
+/* Records what lg_outq_clear drops, in order. */
+struct dropped {
+	const void *keys[8];
+	char        text[8];
+	size_t      n;
+};
+
+static void note_dropped(const void *key, struct lg_frame *f, void *arg)
+{
+	struct dropped *d = arg;
+
+	ck_assert_uint_ge(f->refs, 1);
+	d->keys[d->n] = key;
+	d->text[d->n++] = (char)lg_frame_data(f)[0];
+	d->text[d->n] = '\0';
+}
+
+START_TEST(queue_full_says_so_and_takes_nothing)
 {
 	struct lg_outq q = {0};
 	int a, b;
-	char got[16];
-	struct lg_frame *fa[6], *fb;
+	struct lg_frame *f[5];
+	struct dropped d = { .n = 0 };
 
-	fb = lg_frame_new("B", 1);
-	ck_assert_int_eq(lg_outq_push(&q, &b, fb, 4, 1 << 20), 0);
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 5; i++) {
 		char t = (char)('0' + i);
-		fa[i] = lg_frame_new(&t, 1);
+		f[i] = lg_frame_new(&t, 1);
 	}
-	ck_assert_int_eq(lg_outq_push(&q, &a, fa[0], 4, 1 << 20), 0);
-	ck_assert_int_eq(lg_outq_push(&q, &a, fa[1], 4, 1 << 20), 0);
-	ck_assert_int_eq(lg_outq_push(&q, &a, fa[2], 4, 1 << 20), 0);
-	/* full (4): each newer 'a' drops the oldest 'a', never 'B' */
-	ck_assert_int_eq(lg_outq_push(&q, &a, fa[3], 4, 1 << 20), 1);
-	ck_assert_int_eq(lg_outq_push(&q, &a, fa[4], 4, 1 << 20), 1);
-	ck_assert_int_eq(lg_outq_push(&q, &a, fa[5], 4, 1 << 20), 1);
-	ck_assert_uint_eq(fa[0]->refs, 1);   /* dropped: only our reference left */
-	ck_assert_uint_eq(fa[5]->refs, 2);
-	drain_to(&q, got);
-	ck_assert_str_eq(got, "B345");
-	for (int i = 0; i < 6; i++)
-		lg_frame_unref(fa[i]);
-	lg_frame_unref(fb);
-	lg_outq_clear(&q);
-}
-END_TEST
-
-START_TEST(queue_full_of_other_keys_drops_the_oldest)
-{
-	struct lg_outq q = {0};
-	int k[3];
-	char got[8];
-
-	for (int i = 0; i < 3; i++) {
-		char t = (char)('a' + i);
-		struct lg_frame *f = lg_frame_new(&t, 1);
-		ck_assert_int_eq(lg_outq_push(&q, &k[i], f, i < 2 ? 2 : 2, 1 << 20), i < 2 ? 0 : 1);
-		lg_frame_unref(f);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(lg_outq_push(&q, i % 2 ? &a : &b, f[i], 4, 1 << 20), 0);
+	/* full (4 entries): nothing is dropped to make room, nothing taken */
+	ck_assert_int_eq(lg_outq_push(&q, &a, f[4], 4, 1 << 20), LG_OUTQ_FULL);
+	ck_assert_uint_eq(f[4]->refs, 1);
+	ck_assert_uint_eq(q.len, 4);
+	/* clearing hands every frame over, oldest first, with its key */
+	lg_outq_clear(&q, note_dropped, &d);
+	ck_assert_str_eq(d.text, "0123");
+	ck_assert_ptr_eq(d.keys[0], &b);
+	ck_assert_ptr_eq(d.keys[1], &a);
+	ck_assert_ptr_null(q.e);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_uint_eq(f[i]->refs, 1);   /* the queue let go of every one */
+		lg_frame_unref(f[i]);
 	}
-	drain_to(&q, got);
-	ck_assert_str_eq(got, "bc");
-	lg_outq_clear(&q);
 }
 END_TEST
 
@@ -238,24 +258,27 @@ START_TEST(queue_byte_limit)
 
 	memset(big, 'x', sizeof big);
 	f = lg_frame_new("A", 1);
-	lg_outq_push(&q, &a, f, 100, 250);
+	ck_assert_int_eq(lg_outq_push(&q, &a, f, 100, 250), 0);
 	lg_frame_unref(f);
 	f = lg_frame_new(big, 100);
 	ck_assert_int_eq(lg_outq_push(&q, &b, f, 100, 250), 0);
 	ck_assert_int_eq(lg_outq_push(&q, &b, f, 100, 250), 0);   /* 201 bytes */
-	ck_assert_int_eq(lg_outq_push(&q, &b, f, 100, 250), 1);   /* drops the oldest b */
+	ck_assert_int_eq(lg_outq_push(&q, &b, f, 100, 250), LG_OUTQ_FULL);
 	ck_assert_uint_eq(q.bytes, 201);
 	lg_frame_unref(f);
-	/* a frame bigger than the limit still goes in, alone */
+	drain_to(&q, got);
+	ck_assert_str_eq(got, "Axx");
+	ck_assert_uint_eq(q.bytes, 0);
+	/* a frame bigger than the limit still goes into an empty queue, alone */
 	memset(big, 'y', sizeof big);
 	f = lg_frame_new(big, 100);
-	ck_assert_int_eq(lg_outq_push(&q, &a, f, 100, 50), 3);
+	ck_assert_int_eq(lg_outq_push(&q, &a, f, 100, 50), 0);
+	ck_assert_int_eq(lg_outq_push(&q, &a, f, 100, 50), LG_OUTQ_FULL);
 	ck_assert_uint_eq(q.len, 1);
 	lg_frame_unref(f);
 	drain_to(&q, got);
 	ck_assert_str_eq(got, "y");
-	ck_assert_uint_eq(q.bytes, 0);
-	lg_outq_clear(&q);
+	lg_outq_clear(&q, NULL, NULL);
 }
 END_TEST
 
@@ -277,7 +300,7 @@ START_TEST(queue_rekey_moves_and_drops)
 	lg_frame_unref(f1);
 	lg_frame_unref(f2);
 	lg_frame_unref(f3);
-	lg_outq_clear(&q);
+	lg_outq_clear(&q, NULL, NULL);
 }
 END_TEST
 
@@ -306,7 +329,7 @@ START_TEST(queue_wraps_and_grows)
 	memcpy(want + n, got, strlen(got) + 1);
 	for (size_t i = 0; i < 60; i++)
 		ck_assert_int_eq(want[i], 'A' + (int)(i % 26));
-	lg_outq_clear(&q);
+	lg_outq_clear(&q, NULL, NULL);
 }
 END_TEST
 
@@ -406,9 +429,9 @@ int main(void)
 	tcase_add_test(tc, resync_and_too_large);
 	tcase_add_test(tc, spread_hint_and_subscribed);
 	tcase_add_test(tc, refcount_shares_one_buffer);
+	tcase_add_test(tc, coalesced_marks_data_frames_once_and_keeps_the_rest);
 	tcase_add_test(tc, queue_keeps_every_frame_in_order);
-	tcase_add_test(tc, queue_collapses_the_same_key_when_full);
-	tcase_add_test(tc, queue_full_of_other_keys_drops_the_oldest);
+	tcase_add_test(tc, queue_full_says_so_and_takes_nothing);
 	tcase_add_test(tc, queue_byte_limit);
 	tcase_add_test(tc, queue_rekey_moves_and_drops);
 	tcase_add_test(tc, queue_wraps_and_grows);

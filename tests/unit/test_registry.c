@@ -1,6 +1,7 @@
 /* Unit tests of pubsub/registry: refcounted channels, upstream confirmation,
  * resync after an outage, removal in any order, the channel limit, a crowd
- * of members on one channel (its array grows, swaps and shrinks). */
+ * of members on one channel (its array grows, swaps and shrinks), parking
+ * members that fell behind (the walk rule), moving a membership. */
 #include <check.h>
 #include "check_main.h"
 #include <stdio.h>
@@ -346,18 +347,18 @@ START_TEST(a_crowd_joins_and_leaves_in_any_order)
 }
 END_TEST
 
-/* Returns the key the channel's array shows for m. */
-static int key_shown(const struct ps_membership *m)
+/* Returns the socket the channel's array shows for m. */
+static int fd_shown(const struct ps_membership *m)
 {
 	size_t n;
 	const struct ps_member *v = ps_channel_members(m->chan, &n);
 
 	ck_assert_uint_lt(m->slot, n);
 	ck_assert_ptr_eq(v[m->slot].m, m);
-	return v[m->slot].key;
+	return v[m->slot].fd;
 }
 
-START_TEST(keys_show_only_while_confirmed_and_follow_their_slot)
+START_TEST(sockets_show_only_while_confirmed_and_follow_their_slot)
 {
 	struct ps_subscriber sa = {0}, sb = {0}, sc = {0}, sd = {0};
 	struct ps_membership a = {0}, b = {0}, c = {0}, d = {0};
@@ -366,32 +367,32 @@ START_TEST(keys_show_only_while_confirmed_and_follow_their_slot)
 	ps_join(R, &sa, &a, "k", 1);
 	ps_join(R, &sb, &b, "k", 1);
 	ps_join(R, &sc, &c, "k", 1);
-	ck_assert_int_eq(key_shown(&a), -1);       /* a join has none */
-	ps_set_key(&a, 10);
-	ps_set_key(&b, 11);
-	ps_set_key(&c, 12);
-	ck_assert_int_eq(key_shown(&a), -1);       /* set, but not confirmed yet */
+	ck_assert_int_eq(fd_shown(&a), -1);       /* a join has none */
+	ps_set_fd(&a, 10);
+	ps_set_fd(&b, 11);
+	ps_set_fd(&c, 12);
+	ck_assert_int_eq(fd_shown(&a), -1);       /* set, but not confirmed yet */
 	ps_registry_confirmed(R, "k", 1);
-	ck_assert_int_eq(key_shown(&a), 10);
-	ck_assert_int_eq(key_shown(&b), 11);
-	ck_assert_int_eq(key_shown(&c), 12);
-	ps_leave(R, &a);                           /* c moves into a's slot, key and all */
-	ck_assert_int_eq(key_shown(&c), 12);
-	ck_assert_int_eq(key_shown(&b), 11);
-	ps_set_key(&b, -1);
-	ck_assert_int_eq(key_shown(&b), -1);
-	ps_set_key(&b, 20);
-	ck_assert_int_eq(key_shown(&b), 20);
+	ck_assert_int_eq(fd_shown(&a), 10);
+	ck_assert_int_eq(fd_shown(&b), 11);
+	ck_assert_int_eq(fd_shown(&c), 12);
+	ps_leave(R, &a);                           /* c moves into a's slot, socket and all */
+	ck_assert_int_eq(fd_shown(&c), 12);
+	ck_assert_int_eq(fd_shown(&b), 11);
+	ps_set_fd(&b, -1);
+	ck_assert_int_eq(fd_shown(&b), -1);
+	ps_set_fd(&b, 20);
+	ck_assert_int_eq(fd_shown(&b), 20);
 	/* An outage: d joins while the channel is unconfirmed and waits. */
 	F.up = 0;
 	ps_registry_link_down(R);
-	ck_assert_int_eq(key_shown(&b), 20);       /* b had its confirmation: keeps it */
+	ck_assert_int_eq(fd_shown(&b), 20);       /* b had its confirmation: keeps it */
 	ps_join(R, &sd, &d, "k", 1);
-	ps_set_key(&d, 30);
-	ck_assert_int_eq(key_shown(&d), -1);
+	ps_set_fd(&d, 30);
+	ck_assert_int_eq(fd_shown(&d), -1);
 	link_up();
 	ps_registry_confirmed(R, "k", 1);
-	ck_assert_int_eq(key_shown(&d), 30);
+	ck_assert_int_eq(fd_shown(&d), 30);
 	ps_leave(R, &b);
 	ps_leave(R, &c);
 	ps_leave(R, &d);
@@ -416,6 +417,122 @@ START_TEST(binary_safe_names)
 }
 END_TEST
 
+/* A parking walk: the fake fan-out parks every member whose subscriber
+ * is marked slow, as the gateway parks a connection whose queue is full. */
+static struct ps_subscriber *slow_a, *slow_b;
+static int walked;
+
+static void on_message_parking(void *ctx, struct ps_channel *ch, const char *p, size_t n)
+{
+	const struct ps_member *v;
+	size_t k;
+
+	(void)ctx;
+	(void)p;
+	(void)n;
+	walked = 0;
+	v = ps_channel_members(ch, &k);
+	for (size_t i = 0; i < k;) {
+		struct ps_membership *m = v[i].m;
+		walked++;
+		if (m->sub == slow_a || m->sub == slow_b) {
+			ps_park(m);   /* the walk rule: revisit slot i */
+			v = ps_channel_members(ch, &k);
+			continue;
+		}
+		i++;
+	}
+}
+
+START_TEST(parked_members_leave_delivery_and_count_what_they_missed)
+{
+	static const struct ps_events ev = { on_ready, on_message_parking };
+	struct ps_registry *reg = ps_registry_new(&ev, &F, 4);
+	struct ps_subscriber s[5] = {{0}};
+	struct ps_membership m[5] = {{0}};
+	size_t n;
+
+	F.up = 1;
+	ps_registry_set_backend(reg, &ops, &F);
+	ps_registry_link_up(reg);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(ps_join(reg, &s[i], &m[i], "k", 1), 0);
+	ps_registry_confirmed(reg, "k", 1);
+	slow_a = &s[1];
+	slow_b = &s[4];   /* the last slot: parking it swaps with itself */
+	ps_registry_message(reg, "k", 1, "1", 1);
+	ck_assert_int_eq(walked, 5);              /* every member visited once */
+	ck_assert_uint_eq(ps_channel_parked(m[0].chan), 2);
+	ck_assert(m[1].parked && m[4].parked && !m[0].parked);
+	ps_channel_members(m[0].chan, &n);
+	ck_assert_uint_eq(n, 3);
+	/* Parked members cost the walk nothing; the channel counts on. */
+	slow_a = slow_b = NULL;
+	ps_registry_message(reg, "k", 1, "2", 1);
+	ps_registry_message(reg, "k", 1, "3", 1);
+	ck_assert_int_eq(walked, 3);
+	ck_assert_uint_eq(ps_channel_seq(m[0].chan), 3);
+	/* A join goes to the active part, ahead of the parked. */
+	{
+		struct ps_subscriber s6 = {0};
+		struct ps_membership m6 = {0};
+		ck_assert_int_eq(ps_join(reg, &s6, &m6, "k", 1), 0);
+		ck_assert(!m6.parked);
+		ps_channel_members(m[0].chan, &n);
+		ck_assert_uint_eq(n, 4);
+		ck_assert_uint_eq(ps_unpark(&m[1]), 2);   /* missed "2" and "3" */
+		ck_assert_uint_eq(ps_unpark(&m[1]), 0);   /* not parked: a no-op */
+		ps_leave(reg, &m6);
+	}
+	/* A parked member leaving keeps both parts whole. */
+	ps_leave(reg, &m[4]);
+	ck_assert_uint_eq(ps_channel_parked(m[0].chan), 0);
+	ps_channel_members(m[0].chan, &n);
+	ck_assert_uint_eq(n, 4);
+	/* Parked while the link is down, confirmed while still parked: what
+	 * came before its confirmation is not counted as missed. */
+	ps_park(&m[2]);
+	F.up = 0;
+	ps_registry_link_down(reg);
+	F.up = 1;
+	ps_registry_link_up(reg);
+	ps_registry_confirmed(reg, "k", 1);       /* delivers the resync first */
+	ck_assert_uint_eq(ps_unpark(&m[2]), 1);   /* the resync it did not get */
+	for (int i = 0; i < 4; i++)
+		ps_leave(reg, &m[i]);
+	ck_assert_uint_eq(ps_registry_channel_count(reg), 0);
+	ps_registry_free(reg);
+}
+END_TEST
+
+START_TEST(a_moved_membership_keeps_its_state)
+{
+	struct ps_subscriber a = {0}, b = {0};
+	struct ps_membership ma = {0}, mb = {0}, moved = {0};
+
+	link_up();
+	ps_join(R, &a, &ma, "k", 1);
+	ps_join(R, &b, &mb, "k", 1);
+	ps_registry_confirmed(R, "k", 1);
+	ps_set_fd(&ma, 7);
+	/* An outage: ma had its confirmation, so it is owed a resync. */
+	F.up = 0;
+	ps_registry_link_down(R);
+	ps_move(&ma, &moved);
+	ck_assert_ptr_null(ma.chan);
+	ck_assert(moved.confirmed);
+	ck_assert_int_eq(fd_shown(&moved), 7);
+	ps_leave(R, &ma);                          /* the old storage is unused: a no-op */
+	link_up();
+	ps_registry_confirmed(R, "k", 1);
+	ck_assert_int_eq(F.resyncs, 1);
+	ck_assert_int_eq(F.delivered, 2);          /* the moved one got it too */
+	ps_leave(R, &moved);
+	ps_leave(R, &mb);
+	ck_assert_uint_eq(ps_registry_channel_count(R), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("registry");
@@ -431,7 +548,9 @@ int main(void)
 	tcase_add_test(tc, channel_limit);
 	tcase_add_test(tc, binary_safe_names);
 	tcase_add_test(tc, a_crowd_joins_and_leaves_in_any_order);
-	tcase_add_test(tc, keys_show_only_while_confirmed_and_follow_their_slot);
+	tcase_add_test(tc, sockets_show_only_while_confirmed_and_follow_their_slot);
+	tcase_add_test(tc, parked_members_leave_delivery_and_count_what_they_missed);
+	tcase_add_test(tc, a_moved_membership_keeps_its_state);
 	suite_add_tcase(s, tc);
 	return lg_run_suite(s);
 }

@@ -1,0 +1,188 @@
+"""Clients that do not read must not cost the others (issue 10, findings 1
+and 3): thousands of non-readers on one channel beside a few fast clients,
+one worker, a steady stream of 1 KiB messages. Every fast client gets every
+message in order, the Redis link stays up, and the slow ones learn that they
+missed messages (a "coalesced" invalidation carrying the newest data) once
+they read again.
+
+The latency the fast clients see is printed as a figure for
+docs/benchmarks.md, never asserted."""
+
+import asyncio
+import json
+import socket
+import statistics
+import threading
+import time
+
+import harness
+from harness import LivegateTestCase, RawWsClient, mint_pyjwt, recv_json
+
+NON_READERS = 3000
+FAST = 10
+MESSAGES = 5000
+SECONDS = 10.0
+PAD = "x" * 960                 # frames of about 1 KiB
+
+
+def open_non_readers(port, token, n):
+    """n raw WebSocket clients with a 2 KiB receive window that subscribe,
+    take their 'subscribed' and then never read again."""
+    clients = []
+    for _ in range(n):
+        c = RawWsClient(port, timeout=10, rcvbuf=2048)
+        c.send_text(json.dumps({"type": "subscribe", "token": token}))
+        opcode, payload = c.recv_frame(10)
+        if json.loads(payload).get("type") != "subscribed":
+            raise AssertionError(f"non-reader got {payload[:80]!r}")
+        clients.append(c)
+    return clients
+
+
+def publish_paced(redis_port, channel, n, seconds, stamps):
+    """PUBLISHes n numbered messages evenly over `seconds` on one pipelined
+    connection; stamps[i] is when message i was handed to Redis."""
+    with socket.create_connection(("127.0.0.1", redis_port), timeout=30) as s:
+        start = time.monotonic()
+        batch = 10
+        replies = b""
+        for first in range(0, n, batch):
+            due = start + seconds * first / n
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            out = []
+            now = time.monotonic()
+            for i in range(first, min(first + batch, n)):
+                stamps[i] = now
+                payload = json.dumps({"seq": i, "pad": PAD})
+                out.append(harness.resp_command("PUBLISH", channel, payload))
+            s.sendall(b"".join(out))
+        s.settimeout(30)
+        while replies.count(b"\r\n") < n:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise AssertionError("Redis closed the publisher")
+            replies += chunk
+
+
+def read_fast(client, n, stamps, got, lat):
+    """Reads n invalidations as fast as they come (a plain blocking socket
+    in a thread of its own: asyncio and JSON parsing would make the test
+    client the slow one), noting each seq and its latency."""
+    for _ in range(n):
+        opcode, payload = client.recv_frame(30)
+        frame = json.loads(payload)
+        if frame.get("type") != "invalidate" or "reason" in frame:
+            data = frame.get("data")
+            raise AssertionError(f"a fast client got {frame.get('type')} reason="
+                                 f"{frame.get('reason')} seq={isinstance(data, dict) and data.get('seq')}")
+        got.append(frame["data"]["seq"])
+        lat.append(time.monotonic() - stamps[got[-1]])
+
+
+class NonReadersTest(LivegateTestCase):
+
+    async def test_non_readers_cost_fast_clients_nothing(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis, env={"LIVEGATE_LOG_LEVEL": "info"})
+        token = mint_pyjwt(["feed"])
+        slow = await asyncio.to_thread(open_non_readers, lg.public_port, token, NON_READERS)
+        self.addCleanup(lambda: [c.close() for c in slow])
+        fast = []
+        for _ in range(FAST):
+            c = RawWsClient(lg.public_port, timeout=10, rcvbuf=1 << 20)
+            self.addCleanup(c.close)
+            c.send_text(json.dumps({"type": "subscribe", "token": token}))
+            self.assertEqual(json.loads(c.recv_frame(10)[1])["type"], "subscribed")
+            fast.append(c)
+
+        stamps = [0.0] * MESSAGES
+        got = [[] for _ in range(FAST)]
+        lat = []
+        errors = []
+
+        def reader(k):
+            try:
+                read_fast(fast[k], MESSAGES, stamps, got[k], lat)
+            except Exception as e:  # noqa: BLE001 (reported below)
+                errors.append(f"fast client {k} after {len(got[k])}: {e}")
+
+        threads = [threading.Thread(target=reader, args=(k,)) for k in range(FAST)]
+        threads.append(threading.Thread(target=publish_paced,
+                                        args=(redis.port, "feed", MESSAGES, SECONDS, stamps)))
+        for t in threads:
+            t.start()
+        for t in threads:
+            await asyncio.to_thread(t.join)
+        self.assertEqual(errors, [], f"parked {lg.metrics().get('livegate_clients_parked_total')}")
+        lat.sort()
+        print(f"\nfigure: {FAST} fast clients beside {NON_READERS} non-readers, "
+              f"{MESSAGES} x 1 KiB over {SECONDS:.0f} s, one worker: latency mean "
+              f"{statistics.mean(lat) * 1000:.1f} ms, p99 "
+              f"{lat[int(len(lat) * 0.99)] * 1000:.1f} ms, max {lat[-1] * 1000:.1f} ms",
+              flush=True)
+        for k in range(FAST):
+            self.assertEqual(got[k], list(range(MESSAGES)), f"fast client {k}")
+        m = lg.metrics()
+        self.assertEqual(m.get("livegate_redis_reconnects_total", 0.0), 0.0,
+                         "the Redis link was dropped")
+        self.assertNotIn("redis_down", lg.log_text())
+        self.assertGreater(m.get("livegate_invalidations_coalesced_total", 0.0), 0.0)
+
+        # A non-reader that starts reading again learns what it missed: the
+        # frames that were already on its socket, then one invalidation
+        # marked "coalesced" that carries the newest message.
+        c = slow[0]
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        frames = []
+        while True:
+            opcode, payload = await asyncio.to_thread(c.recv_frame, 20)
+            frame = json.loads(payload)
+            frames.append(frame)
+            if frame.get("reason") == "coalesced":
+                break
+        self.assertEqual(frame["data"]["seq"], MESSAGES - 1, "coalesced carries the newest")
+        seqs = [f["data"]["seq"] for f in frames[:-1]]
+        self.assertEqual(seqs, sorted(seqs), "frames before the marker are in order")
+        self.assertLess(seqs[-1] if seqs else -1, MESSAGES - 1)
+
+
+class SlowReaderTest(LivegateTestCase):
+    """Finding 3: a client that reads, but slower than messages come, is
+    told when its invalidations were collapsed: it gets every frame up to
+    some point in order, then one marked "coalesced" carrying the newest
+    data, and after the burst nothing is left out."""
+
+    async def test_a_slow_reader_learns_what_it_missed(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        token = mint_pyjwt(["feed"])
+        c = RawWsClient(lg.public_port, timeout=10, rcvbuf=4096)
+        self.addCleanup(c.close)
+        c.send_text(json.dumps({"type": "subscribe", "token": token}))
+        self.assertEqual(json.loads(c.recv_frame(10)[1])["type"], "subscribed")
+        n = 2000
+        await asyncio.to_thread(redis.publish_many, "feed",
+                                [json.dumps({"seq": i, "pad": PAD}) for i in range(n)])
+        frames = []
+        while not frames or frames[-1]["data"]["seq"] != n - 1:
+            _, payload = await asyncio.to_thread(c.recv_frame, 20)
+            frames.append(json.loads(payload))
+            await asyncio.sleep(0.002)   # reads about 500 KB/s
+        marked = [f for f in frames if f.get("reason") == "coalesced"]
+        self.assertTrue(marked, "no coalesced marker though most messages were skipped")
+        self.assertLess(len(frames), n)
+        seqs = [f["data"]["seq"] for f in frames]
+        self.assertEqual(seqs, sorted(set(seqs)), "out of order or repeated")
+        # Every gap in what arrived is followed by a marked frame.
+        for prev, f in zip(frames, frames[1:]):
+            if f["data"]["seq"] != prev["data"]["seq"] + 1:
+                self.assertEqual(f.get("reason"), "coalesced", f"gap before {f['data']['seq']}")
+        self.assertEqual(frames[-1].get("reason"), "coalesced")
+        m = lg.metrics()
+        self.assertEqual(m["livegate_invalidations_coalesced_total"] + len(frames) - len(marked), n)
+
+
+if __name__ == "__main__":
+    harness.main()
