@@ -83,7 +83,7 @@ async function withPages(n, url, fn) {
 test('a publish through redis-cli updates the page without a reload', { timeout: 60000 }, async () => {
   await withPages(1, demo(), async (page) => {
     assert.equal(await page.evaluate(() => typeof window.Idiomorph), 'undefined', 'the morph library leaks no global');
-    assert.deepEqual(await page.evaluate(() => Object.keys(window.livegate).sort()), ['connect', 'disconnect', 'refresh']);
+    assert.deepEqual(await page.evaluate(() => Object.keys(window.livegate).sort()), ['connect', 'disconnect', 'refresh', 'setToken']);
     await page.evaluate(() => { window.__marker = 'still here'; });
     await page.click('#open-dialog');
     const titleBefore = await page.title();
