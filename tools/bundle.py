@@ -69,7 +69,7 @@ def parse_names(text, where):
         if not part:
             continue
         m = re.fullmatch(r'(' + IDENT + r')(?:\s+as\s+(' + IDENT + r'))?', part)
-        if not m or m.group(1) == 'default':
+        if not m or 'default' in (m.group(1), m.group(2)):
             raise BundleError('%s: cannot bundle the import/export name %r' % (where, part))
         names.append((m.group(1), m.group(2) or m.group(1)))
     return names
@@ -103,7 +103,11 @@ class Module:
         return os.path.normpath(os.path.join(os.path.dirname(self.path), spec))
 
     def parse(self):
-        text = self.text
+        # Comments go first (an "import" in one is no statement); each
+        # keeps its line breaks so that errors name the source's lines.
+        text = BLOCK_COMMENT.sub(lambda m: '\n' * m.group(0).count('\n'), self.text)
+        text = LINE_COMMENT.sub('\n', text)
+        self.text = text
         cut = []  # (start, end, replacement)
 
         for m in IMPORT_NAMED.finditer(text):
@@ -113,8 +117,8 @@ class Module:
             self.imports.append((self.resolve(m.group(1), m.start()), []))
             cut.append((m.start(), m.end(), ''))
         for m in EXPORT_LIST.finditer(text):
-            for exported, local in parse_names(m.group(1), self.where(m.start())):
-                # `export { a as b }` lists (local, exported)
+            # `export { a as b }` lists (local, exported)
+            for local, exported in parse_names(m.group(1), self.where(m.start())):
                 self.add_export(local, exported, m.start())
             cut.append((m.start(), m.end(), ''))
         for m in EXPORT_DECL.finditer(text):
@@ -138,18 +142,12 @@ class Module:
             raise BundleError('%s: cannot bundle this statement: %s' %
                               ('%s:%d' % (self.path, line_of(body, left.start())),
                                body[left.start():].split('\n', 1)[0].strip()))
-        return strip_comments(body)
+        return BLANK_LINES.sub('\n', body).strip('\n') + '\n'
 
     def add_export(self, local, exported, pos):
         if exported in self.exports:
             raise BundleError('%s: %s is exported twice' % (self.where(pos), exported))
         self.exports[exported] = local
-
-
-def strip_comments(body):
-    body = BLOCK_COMMENT.sub('', body)
-    body = LINE_COMMENT.sub('', body)
-    return BLANK_LINES.sub('\n', body).strip('\n') + '\n'
 
 
 def var_name(path, root):

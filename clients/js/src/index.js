@@ -6,4 +6,4 @@
 export { createLivegate, RENEW_GRACE_MS } from './core/client.js';
 export { DEFAULT_DEBOUNCE_MS } from './core/scheduler.js';
 export { endpoints } from './core/endpoints.js';
-export { claimsOf, channelKey, expiresAt, issuedAt } from './core/token.js';
+export { claimsOf, channelKey, checkTokenAge, expiresAt, issuedAt } from './core/token.js';

@@ -18,7 +18,7 @@ export function claimsOf(token) {
   if (parts.length !== 3) return null;
   try {
     const c = JSON.parse(base64urlDecode(parts[1]));
-    return c && typeof c === 'object' ? c : null;
+    return c && typeof c === 'object' && !Array.isArray(c) ? c : null;
   } catch (e) {
     return null;
   }
@@ -43,4 +43,25 @@ export function expiresAt(token) {
 
 export function issuedAt(token) {
   return claimMs(token, 'iat');
+}
+
+// In development: a token much older than the page showing it means the
+// page was not rendered for this request (statically prerendered, or cached):
+// it is stale by construction and its token will expire unrenewed.
+export function checkTokenAge(token, maxAgeMs, now) {
+  if (!token || !(maxAgeMs > 0)) return '';
+  const iat = issuedAt(token);
+  if (iat === null) {
+    return 'the token has no iat claim: livegate cannot tell which publishes the page missed ' +
+      'between its render and its subscription (mint it with livegate/server\'s mintToken)';
+  }
+  const age = now - iat;
+  if (age > maxAgeMs) {
+    const exp = expiresAt(token);
+    return 'the token was minted ' + Math.round(age / 1000) + ' s before this page showed it' +
+      (exp !== null && exp <= now ? ' and has expired' : '') + ': the page was not rendered for this ' +
+      'request (statically prerendered or cached), so it is stale by construction. Render it ' +
+      'dynamically (docs/react.md, "Static routes").';
+  }
+  return '';
 }
