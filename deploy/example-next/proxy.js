@@ -1,19 +1,34 @@
 // Test hook: counts the requests that reach the app, so the browser tests
-// can see at the origin how many refreshes a burst of publishes cost.
-// GET /__stats answers { html, rsc: {path: n}, prefetch, actions }.
-// Remove this file in a real app.
+// see at the origin how many refreshes a burst of publishes cost. Next.js
+// strips its RSC headers before the proxy sees a request, so the kinds are
+// told apart by what browsers send:
+//   documents[path]  page loads (Sec-Fetch-Mode: navigate)
+//   refreshes[path]  fetches of the page the browser shows (Referer: that
+//                    same page): router.refresh()
+//   fetches[path]    fetches of another page: prefetches, client navigations
+//   actions          POSTs (server actions)
+// GET /__stats answers them as JSON. Remove this file in a real app.
 import { NextResponse } from 'next/server';
 
-const stats = (globalThis.__exampleStats ??= { html: {}, rsc: {}, prefetch: 0, actions: 0 });
+const stats = (globalThis.__exampleStats ??= { documents: {}, refreshes: {}, fetches: {}, actions: 0 });
+
+function pathOf(url) {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return null;
+  }
+}
 
 export function proxy(request) {
   const path = request.nextUrl.pathname;
   if (path === '/__stats') return NextResponse.json(stats, { headers: { 'Cache-Control': 'no-store' } });
   const h = request.headers;
-  if (h.get('next-action')) stats.actions++;
-  else if (h.get('next-router-prefetch')) stats.prefetch++;
-  else if (h.get('rsc') === '1') stats.rsc[path] = (stats.rsc[path] || 0) + 1;
-  else if (request.method === 'GET') stats.html[path] = (stats.html[path] || 0) + 1;
+  const bump = (kind) => { stats[kind][path] = (stats[kind][path] || 0) + 1; };
+  if (request.method === 'POST') stats.actions++;
+  else if (h.get('sec-fetch-mode') === 'navigate') bump('documents');
+  else if (pathOf(h.get('referer')) === path) bump('refreshes');
+  else bump('fetches');
   return NextResponse.next();
 }
 
