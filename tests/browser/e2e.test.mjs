@@ -344,6 +344,35 @@ test('an expired token is renewed by a refetch and the page stays live', { timeo
   });
 });
 
+test('every refetch goes through livegate:invalidate: a page that takes over an expiry is not refetched behind its back', { timeout: 60000 }, async () => {
+  const url = stack.demoUrls[1]; // TOKEN_TTL=3
+  await withPages(1, url, async (page) => {
+    await page.evaluate(() => {
+      window.__reasons = [];
+      document.addEventListener('livegate:invalidate', (e) => {
+        window.__reasons.push(e.detail.reason || e.detail.channel);
+        e.preventDefault();
+      });
+    });
+    const base = await stack.stats(1);
+    await waitFor('the expiry to be offered to the page', () =>
+      page.evaluate(() => window.__reasons.includes('expired')), { timeout: 15000 });
+    await sleep(SETTLE_MS);
+    assert.deepEqual(await delta(base, 1), { refetches: 0, pageLoads: 0 }, 'the script did not refetch');
+    assert.equal(await countEvents(page, 'connected'), 1, 'no reconnect with the expired token');
+
+    // The page renews the token its own way and hands it over.
+    await page.evaluate(async () => {
+      const html = await (await fetch(location.href)).text();
+      const doc = new DOMParser().parseFromString(html, 'text/html');
+      window.livegate.setToken(doc.querySelector('script[data-token]').dataset.token);
+    });
+    await waitForEvent(page, 'connected', 2);
+    assert.equal((await delta(base, 1)).refetches, 0);
+    assert.equal(await countEvents(page, 'refreshed'), 0);
+  });
+});
+
 test('livegate killed and restarted: the page reconnects and refetches once', { timeout: 90000 }, async () => {
   await withPages(1, demo(), async (page) => {
     await page.evaluate(() => { window.__marker = 'kept'; });
