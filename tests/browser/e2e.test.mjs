@@ -373,6 +373,40 @@ test('every refetch goes through livegate:invalidate: a page that takes over an 
   });
 });
 
+test('React on a classic page: an island is left alone by the morph; a root owning the body stops refetches', { timeout: 60000 }, async () => {
+  await withPages(1, demo(), async (page) => {
+    // What createRoot leaves on its container: a "__reactContainer$<random>" key.
+    await page.evaluate(() => {
+      const island = document.createElement('div');
+      island.id = 'island';
+      island.textContent = 'React renders this';
+      island['__reactContainer$test'] = {};
+      document.querySelector('.playground').append(island);
+    });
+    const base = await stack.stats();
+    await putTodo(1007, 'next to an island');
+    await stack.publish('todos', 'x');
+    await page.waitForSelector('#todo-1007', { state: 'attached', timeout: 10000 });
+    assert.equal(await page.textContent('#island'), 'React renders this', 'the island survives the morph');
+
+    const warnings = [];
+    page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
+    await page.evaluate(() => {
+      const root = document.createElement('div');
+      root['__reactContainer$test'] = {};
+      document.body.append(root); // a root at the body's level: React owns the page
+    });
+    await putTodo(1008, 'not refetched');
+    await stack.publish('todos', 'y');
+    await waitForEvent(page, 'invalidate', 2);
+    await sleep(SETTLE_MS);
+    assert.deepEqual(await delta(base), { refetches: 1, pageLoads: 0 }, 'no refetch once React owns the page');
+    assert.equal(await page.$('#todo-1008'), null);
+    assert.equal(warnings.filter((w) => w.includes('livegate/react')).length, 1, 'says once what to use instead');
+    assert.equal(await page.evaluate(() => window.livegate.refresh()), false, 'refresh() refuses too');
+  });
+});
+
 test('livegate killed and restarted: the page reconnects and refetches once', { timeout: 90000 }, async () => {
   await withPages(1, demo(), async (page) => {
     await page.evaluate(() => { window.__marker = 'kept'; });
