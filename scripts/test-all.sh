@@ -11,6 +11,12 @@ deps_install test
 if [ -f tests/browser/package-lock.json ]; then
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi
+# The example Next.js app (livegate/next's browser tests run it built); npm
+# ci copies clients/js into it, so it is reinstalled and rebuilt every run.
+if [ -f deploy/example-next/package-lock.json ]; then
+	npm ci --prefix deploy/example-next --no-audit --no-fund --loglevel=error
+	(cd deploy/example-next && NEXT_TELEMETRY_DISABLED=1 npx --no-install next build >/dev/null)
+fi
 
 [ -d build ] || meson setup build -Dbrowser_tests=enabled
 ninja -C build

@@ -83,7 +83,7 @@ async function withPages(n, url, fn) {
 test('a publish through redis-cli updates the page without a reload', { timeout: 60000 }, async () => {
   await withPages(1, demo(), async (page) => {
     assert.equal(await page.evaluate(() => typeof window.Idiomorph), 'undefined', 'the morph library leaks no global');
-    assert.deepEqual(await page.evaluate(() => Object.keys(window.livegate).sort()), ['connect', 'disconnect', 'refresh']);
+    assert.deepEqual(await page.evaluate(() => Object.keys(window.livegate).sort()), ['connect', 'disconnect', 'refresh', 'setToken']);
     await page.evaluate(() => { window.__marker = 'still here'; });
     await page.click('#open-dialog');
     const titleBefore = await page.title();
@@ -341,6 +341,69 @@ test('an expired token is renewed by a refetch and the page stays live', { timeo
     await putTodo(1004, 'after a token renewal');
     await stack.publish('todos', 'x');
     await page.waitForSelector('#todo-1004', { timeout: 10000 });
+  });
+});
+
+test('every refetch goes through livegate:invalidate: a page that takes over an expiry is not refetched behind its back', { timeout: 60000 }, async () => {
+  const url = stack.demoUrls[1]; // TOKEN_TTL=3
+  await withPages(1, url, async (page) => {
+    await page.evaluate(() => {
+      window.__reasons = [];
+      document.addEventListener('livegate:invalidate', (e) => {
+        window.__reasons.push(e.detail.reason || e.detail.channel);
+        e.preventDefault();
+      });
+    });
+    const base = await stack.stats(1);
+    await waitFor('the expiry to be offered to the page', () =>
+      page.evaluate(() => window.__reasons.includes('expired')), { timeout: 15000 });
+    await sleep(SETTLE_MS);
+    assert.deepEqual(await delta(base, 1), { refetches: 0, pageLoads: 0 }, 'the script did not refetch');
+    assert.equal(await countEvents(page, 'connected'), 1, 'no reconnect with the expired token');
+
+    // The page renews the token its own way and hands it over.
+    await page.evaluate(async () => {
+      const html = await (await fetch(location.href)).text();
+      const doc = new DOMParser().parseFromString(html, 'text/html');
+      window.livegate.setToken(doc.querySelector('script[data-token]').dataset.token);
+    });
+    await waitForEvent(page, 'connected', 2);
+    assert.equal((await delta(base, 1)).refetches, 0);
+    assert.equal(await countEvents(page, 'refreshed'), 0);
+  });
+});
+
+test('React on a classic page: an island is left alone by the morph; a root owning the body stops refetches', { timeout: 60000 }, async () => {
+  await withPages(1, demo(), async (page) => {
+    // What createRoot leaves on its container: a "__reactContainer$<random>" key.
+    await page.evaluate(() => {
+      const island = document.createElement('div');
+      island.id = 'island';
+      island.textContent = 'React renders this';
+      island['__reactContainer$test'] = {};
+      document.querySelector('.playground').append(island);
+    });
+    const base = await stack.stats();
+    await putTodo(1007, 'next to an island');
+    await stack.publish('todos', 'x');
+    await page.waitForSelector('#todo-1007', { state: 'attached', timeout: 10000 });
+    assert.equal(await page.textContent('#island'), 'React renders this', 'the island survives the morph');
+
+    const warnings = [];
+    page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
+    await page.evaluate(() => {
+      const root = document.createElement('div');
+      root['__reactContainer$test'] = {};
+      document.body.append(root); // a root at the body's level: React owns the page
+    });
+    await putTodo(1008, 'not refetched');
+    await stack.publish('todos', 'y');
+    await waitForEvent(page, 'invalidate', 2);
+    await sleep(SETTLE_MS);
+    assert.deepEqual(await delta(base), { refetches: 1, pageLoads: 0 }, 'no refetch once React owns the page');
+    assert.equal(await page.$('#todo-1008'), null);
+    assert.equal(warnings.filter((w) => w.includes('livegate/react')).length, 1, 'says once what to use instead');
+    assert.equal(await page.evaluate(() => window.livegate.refresh()), false, 'refresh() refuses too');
   });
 });
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// Runs the browser end-to-end tests with node's test runner.
+// Runs browser end-to-end tests with node's test runner.
 //
-//   node tests/browser/run.mjs [path/to/livegate]
+//   node tests/browser/run.mjs [path/to/livegate] [test file]
 //
 // The livegate binary comes from the argument, else $LIVEGATE_BIN, else
-// build/gateway/livegate. Needs `npm ci --prefix tests/browser`, Debian's
+// build/gateway/livegate. The test file defaults to e2e.test.mjs (the
+// drop-in script); next.test.mjs tests livegate/next on the built example
+// (deploy/example-next). Needs `npm ci --prefix tests/browser`, Debian's
 // chromium (or $CHROMIUM), redis-server and redis-cli on PATH.
 
 import { spawn } from 'node:child_process';
@@ -29,7 +31,12 @@ if (missing.length) {
 
 // Its own process group, so that a timeout's SIGTERM reaches the test file's
 // process too, which then stops the servers it started.
-const child = spawn(process.execPath, ['--test', '--test-concurrency=1', path.join(here, 'e2e.test.mjs')], {
+const testFile = path.join(here, path.basename(process.argv[3] || 'e2e.test.mjs'));
+if (!fs.existsSync(testFile)) {
+  console.error(`no such test file: ${testFile}`);
+  process.exit(1);
+}
+const child = spawn(process.execPath, ['--test', '--test-concurrency=1', testFile], {
   env,
   stdio: 'inherit',
   detached: true,

@@ -51,8 +51,9 @@ export async function waitFor(what, fn, { timeout = 10000, interval = 50 } = {})
 }
 
 export class Proc {
-  constructor(name, cmd, args, { env = {}, logDir } = {}) {
+  constructor(name, cmd, args, { env = {}, logDir, cwd } = {}) {
     this.name = name;
+    this.cwd = cwd;
     this.cmd = cmd;
     this.args = args;
     this.env = env;
@@ -67,6 +68,7 @@ export class Proc {
     fs.writeSync(log, `---- ${new Date().toISOString()} start: ${this.cmd} ${this.args.join(' ')}\n`);
     const child = spawn(this.cmd, this.args, {
       env: { ...process.env, ...this.env },
+      cwd: this.cwd,
       stdio: ['ignore', log, log],
       detached: true, // own process group: stop() reaches forked workers too
     });

@@ -50,8 +50,11 @@ async function httpStatus(url) {
 }
 
 export class Stack {
-  constructor({ artifacts, demoCount = 1, demoEnv = [] }) {
+  // origins: more page origins livegate must allow (given as ports on
+  // 127.0.0.1, known before start).
+  constructor({ artifacts, demoCount = 1, demoEnv = [], originPorts = [] }) {
     this.artifacts = artifacts;
+    this.originPorts = originPorts;
     this.demoCount = demoCount;
     this.demoEnv = demoEnv;
     this.secret = crypto.randomBytes(32).toString('hex');
@@ -82,7 +85,7 @@ export class Stack {
         LIVEGATE_REDIS_URL: `redis://127.0.0.1:${this.redisPort}`,
         LIVEGATE_PUBLIC_ADDR: `127.0.0.1:${this.publicPort}`,
         LIVEGATE_PRIVATE_ADDR: `127.0.0.1:${this.privatePort}`,
-        LIVEGATE_ALLOWED_ORIGINS: this.demoUrls.join(','),
+        LIVEGATE_ALLOWED_ORIGINS: [...this.demoUrls, ...this.originPorts.map((p) => `http://127.0.0.1:${p}`)].join(','),
         LIVEGATE_WORKERS: '1',
         LIVEGATE_DRAIN_MS: '200',
         LIVEGATE_LOG_LEVEL: 'info',

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Re-vendor idiomorph from the npm registry into gateway/client/vendor/.
+# Re-vendor idiomorph from the npm registry into clients/js/vendor/.
 #
 # The build never runs this (it must work without network); a maintainer runs
 # it by hand to move to a new idiomorph release, then reviews the diff.
@@ -10,7 +10,7 @@
 #                     minified build: keeps the script under 8 KB gzipped)
 #   idiomorph.js      the same release unminified, to read and review
 #
-# usage: gateway/client/vendor/update-idiomorph.sh [VERSION]
+# usage: clients/js/vendor/update-idiomorph.sh [VERSION]
 set -eu
 
 version=${1:-0.8.0}

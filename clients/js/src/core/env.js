@@ -1,0 +1,29 @@
+/* The outside world the core reads: timers, clock, randomness, whether the
+ * tab is hidden, the WebSocket class, and the two moments worth reconnecting
+ * early for (the tab shown again, the network back). browserEnv() is the
+ * real one; the unit tests pass a fake with a manual clock, so the
+ * scheduler, the backoff and the renewal run unchanged under test. */
+
+// Listens on target and returns the function that stops listening.
+function listen(target, name, fn) {
+  if (!target || !target.addEventListener) return () => {};
+  target.addEventListener(name, fn);
+  return () => target.removeEventListener(name, fn);
+}
+
+export function browserEnv() {
+  const doc = typeof document === 'undefined' ? null : document;
+  const win = typeof window === 'undefined' ? null : window;
+  return {
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (id) => clearTimeout(id),
+    now: () => Date.now(),
+    random: () => Math.random(),
+    hidden: () => !!(doc && doc.hidden),
+    WebSocket: typeof WebSocket === 'undefined' ? null : WebSocket,
+    onShown: (fn) => listen(doc, 'visibilitychange', () => {
+      if (!doc.hidden) fn();
+    }),
+    onOnline: (fn) => listen(win, 'online', fn),
+  };
+}

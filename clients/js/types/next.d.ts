@@ -1,0 +1,16 @@
+// Types of "livegate/next".
+import type { LivegateEventName } from './index.js';
+
+export interface LiveRefreshProps {
+  /** the token minted for this render (livegate/server's mintToken) */
+  token: string;
+  /** livegate's public base URL; default process.env.NEXT_PUBLIC_LIVEGATE_URL */
+  url?: string;
+  debounce?: number;
+  spread?: number;
+  onEvent?(name: LivegateEventName, detail: unknown): void;
+  maxTokenAge?: number;
+}
+
+export function LiveRefresh(props: LiveRefreshProps): null;
+export default LiveRefresh;
