@@ -169,7 +169,7 @@ static enum MHD_Result do_tokens(struct lg_api *api, struct MHD_Connection *conn
 		ret = send_error(conn, 400, "token_too_large", msg);
 		goto out;
 	}
-	lg_add(&api->shm->tokens_issued, 1);
+	lg_add_mt(&api->shm->tokens_issued, 1);
 	ret = send_json(conn, 201, json_pack("{s:s,s:I}", "token", token, "expires_at",
 	                                     (json_int_t)(now + ttl_s)));
 out:
@@ -209,12 +209,12 @@ static enum MHD_Result do_publish(struct lg_api *api, struct MHD_Connection *con
 	receivers = lg_api_publish(&api->cfg->redis, api->cfg->channel_prefix, json_string_value(ch),
 	                           json_string_length(ch), payload, strlen(payload), msg, sizeof msg);
 	if (receivers < 0) {
-		lg_add(&api->shm->api_errors, 1);
+		lg_add_mt(&api->shm->api_errors, 1);
 		lg_log_msg(LG_LOG_ERROR, "publish_failed", msg);
 		ret = send_error(conn, 503, "redis_unavailable", "Redis did not take the message");
 		goto out;
 	}
-	lg_add(&api->shm->api_publishes, 1);
+	lg_add_mt(&api->shm->api_publishes, 1);
 	ret = send_json(conn, 202, json_pack("{s:I}", "receivers", (json_int_t)receivers));
 out:
 	free(payload);
