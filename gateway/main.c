@@ -205,19 +205,6 @@ static void reap(struct lg_shared *shm, struct slot *slots, unsigned n, int drai
 	}
 }
 
-static void reload_keys(const struct lg_config *cfg, struct lg_api *api)
-{
-	struct lg_keyring *kr;
-	char err[256];
-
-	if (lg_keys_load(cfg, &kr, err, sizeof err) < 0) {
-		lg_log_msg(LG_LOG_ERROR, "keys_reload_failed", err);
-		return;
-	}
-	lg_api_set_keys(api, kr);
-	lg_log_msg(LG_LOG_INFO, "keys_reloaded", NULL);
-}
-
 /* Returns the earliest time main must act without a signal: a dead
  * worker's restart or, while draining, the kill deadline; 0 for none. */
 static uint64_t next_deadline(const struct slot *slots, unsigned n, int draining, uint64_t kill_at)
@@ -271,7 +258,9 @@ static int supervise(const struct lg_config *cfg, struct lg_shared *shm, int shm
 		if (sig == SIGCHLD)
 			reap(shm, slots, n, draining);
 		else if (sig == SIGHUP && cfg->secrets_file) {
-			reload_keys(cfg, api);
+			struct lg_keyring *kr = lg_keys_reload(cfg);
+			if (kr)
+				lg_api_set_keys(api, kr);
 			for (unsigned i = 0; i < n; i++)
 				if (slots[i].pid > 0)
 					kill(slots[i].pid, SIGHUP);

@@ -1,0 +1,103 @@
+"""Start-up and reload that catch mistakes: a secrets file that is not a
+regular file, a public port another process holds, a misspelt variable, an
+address that is not one. Contract: "Processes and ports"; issues 10 (7, 11)
+and 14 (start-up traps)."""
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import harness
+from harness import invalidate, mint_pyjwt, recv_json
+
+KEY1 = "startup-test-key-one-0123456789abcdef"
+BAD_START_TIMEOUT = 5.0   # a refused start must end promptly, not hang
+
+
+def log_lines(lg):
+    """livegate's stderr lines, without sanitizer runtime noise."""
+    return [ln for ln in lg.log_text().splitlines()
+            if ln.strip() and not re.match(r"==\d+==", ln)]
+
+
+class StartupTestCase(harness.LivegateTestCase):
+
+    def workdir(self):
+        path = tempfile.mkdtemp(prefix="livegate-startup-")
+        self.addCleanup(shutil.rmtree, path, True)
+        return path
+
+    def run_refused(self, env, args=()):
+        """Starts livegate expecting it to refuse; returns (status, lines)."""
+        lg = harness.Livegate(env=dict({"LIVEGATE_REDIS_URL":
+                                        f"redis://127.0.0.1:{harness.free_port()}",
+                                        "LIVEGATE_LOG_LEVEL": None}, **env),
+                              args=list(args))
+        self.addCleanup(shutil.rmtree, lg.workdir, True)
+        self.addCleanup(lg.stop)
+        lg.spawn()
+        try:
+            status = lg.proc.wait(timeout=BAD_START_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.fail(f"livegate kept running with {env}; log:\n{lg.log_tail()}")
+        return status, log_lines(lg)
+
+
+class SecretsFileNotRegularTest(StartupTestCase):
+    """Issue 10, finding 7: a FIFO in the secrets file's place blocked main
+    in open() on SIGHUP (SIGTERM and dead workers then went unhandled)."""
+
+    def test_a_fifo_is_refused_at_start(self):
+        fifo = os.path.join(self.workdir(), "keys")
+        os.mkfifo(fifo)
+        status, lines = self.run_refused({"LIVEGATE_SECRET": None,
+                                          "LIVEGATE_SECRETS_FILE": fifo})
+        self.assertGreater(status, 0, lines)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("LIVEGATE_SECRETS_FILE", lines[0])
+        self.assertIn("not a regular file", lines[0])
+
+    def test_a_directory_is_refused_at_start(self):
+        status, lines = self.run_refused({"LIVEGATE_SECRET": None,
+                                          "LIVEGATE_SECRETS_FILE": self.workdir()})
+        self.assertGreater(status, 0, lines)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("LIVEGATE_SECRETS_FILE", lines[0])
+
+    async def test_a_fifo_on_sighup_blocks_nobody(self):
+        redis = self.start_redis()
+        keys = os.path.join(self.workdir(), "keys")
+        with open(keys, "w") as f:
+            f.write(f"k1:{KEY1}\n")
+        lg = self.start_livegate(redis, env={"LIVEGATE_SECRET": None,
+                                             "LIVEGATE_SECRETS_FILE": keys})
+        token = mint_pyjwt(["todos"], secret=KEY1, headers={"kid": "k1"})
+        # The FIFO takes the file's place the way a rotation tool's rename
+        # would; nobody ever writes to it.
+        fifo = keys + ".fifo"
+        os.mkfifo(fifo)
+        os.replace(fifo, keys)
+        lg.proc.send_signal(signal.SIGHUP)
+        # Main and the one worker each refuse it, without waiting for a writer.
+        harness.wait_until(lambda: lg.log_text().count("keys_reload_failed") >= 2, 10,
+                           what="keys_reload_failed from main and the worker")
+        self.assertIn("not a regular file", lg.log_text())
+        self.assertEqual(lg.http_status("/healthz"), 200)
+        # The old keys stay in force on both sides.
+        ws, _ = await self.open_sub(lg, token)
+        redis.publish("todos", "still here")
+        self.assertFrame(await recv_json(ws), invalidate("todos", "still here"))
+        self.assertEqual(lg.api("POST", "/v1/tokens", {"channels": ["todos"]})[0], 201)
+        await ws.close()
+        # Signals are still handled: SIGTERM drains and exits 0.
+        self.assertEqual(lg.stop(), 0)
+
+
+if __name__ == "__main__":
+    harness.main()
