@@ -113,15 +113,51 @@ static void log_start(const struct lg_config *cfg)
 	lg_log_str(&l, "allowed_origins", cfg->any_origin ? "*" : origins);
 	lg_log_str(&l, "channel_prefix", cfg->channel_prefix);
 	lg_log_int(&l, "token_ttl", cfg->token_ttl);
+	lg_log_int(&l, "max_token_lifetime", cfg->max_token_lifetime);
+	lg_log_int(&l, "render_slack_ms", cfg->render_slack_ms);
+	lg_log_str(&l, "redis_tls_ca", cfg->redis_tls_ca ? cfg->redis_tls_ca : "system");
+	lg_log_str(&l, "redis_tls_client_cert", cfg->redis_tls_cert ? "set" : "none");
+	lg_log_str(&l, "redis_cluster_pubsub",
+	           cfg->redis_cluster_pubsub == LG_CLUSTER_GLOBAL ? "global" : "sharded");
 	lg_log_int(&l, "workers", cfg->workers);
 	lg_log_int(&l, "max_connections", cfg->max_connections);
 	lg_log_int(&l, "drain_ms", cfg->drain_ms);
 	lg_log_end(&l);
 }
 
+/* Names every LIVEGATE_* variable that is no setting: a misspelt one would
+ * otherwise leave its setting at the default without a word. A warning,
+ * not a refusal (the contract), so a variable a newer livegate knows does
+ * not stop an older one. Never the value: it may be a secret. */
+static void warn_unknown_env(void)
+{
+	extern char **environ;
+	struct lg_env_unknown u[16];
+	size_t n = lg_config_unknown_env(environ, u, 16);
+	struct lg_logline l;
+	char hint[128];
+
+	for (size_t i = 0; i < n && i < 16; i++) {
+		if (!lg_log_begin(&l, LG_LOG_WARN, "unknown_setting"))
+			return;
+		lg_log_strn(&l, "variable", u[i].name, u[i].len);
+		if (u[i].suggestion) {
+			snprintf(hint, sizeof hint, "did you mean %s?", u[i].suggestion);
+			lg_log_str(&l, "hint", hint);
+		} else {
+			lg_log_str(&l, "hint", "not a livegate setting (see livegate --help); ignored");
+		}
+		lg_log_end(&l);
+	}
+	if (n > 16 && lg_log_begin(&l, LG_LOG_WARN, "unknown_setting")) {
+		lg_log_int(&l, "more_variables", (long long)(n - 16));
+		lg_log_end(&l);
+	}
+}
+
 /* The variable that makes an exec'd livegate a worker: "index,listen_fd,shm_fd".
  * Internal: set only by main for its own children. */
-#define WORKER_ENV "LIVEGATE_INTERNAL_WORKER"
+#define WORKER_ENV LG_ENV_INTERNAL_PREFIX "WORKER"
 
 /* Starts worker i as a fresh exec of this binary, so it inherits none of
  * main's threads or their locks (a plain fork of a threaded process can
@@ -398,6 +434,7 @@ static int main_main(const struct lg_config *cfg, struct lg_keyring *keys, char 
 	int shm_fd, rc;
 
 	lg_log_setup(cfg->log_level, cfg->log_format == LG_LOG_JSON, "main");
+	warn_unknown_env();
 	if (find_self(argv[0], exe, sizeof exe, err, sizeof err) < 0) {
 		fprintf(stderr, "livegate: %s\n", err);
 		lg_keyring_free(keys);

@@ -17,7 +17,9 @@ ALL_VARIABLES = [
     "LIVEGATE_REDIS_URL", "LIVEGATE_PUBLIC_ADDR", "LIVEGATE_PRIVATE_ADDR",
     "LIVEGATE_ALLOWED_ORIGINS", "LIVEGATE_CHANNEL_PREFIX", "LIVEGATE_TOKEN_TTL",
     "LIVEGATE_WORKERS", "LIVEGATE_MAX_CONNECTIONS", "LIVEGATE_DRAIN_MS",
-    "LIVEGATE_LOG_LEVEL", "LIVEGATE_LOG_FORMAT",
+    "LIVEGATE_LOG_LEVEL", "LIVEGATE_LOG_FORMAT", "LIVEGATE_MAX_TOKEN_LIFETIME",
+    "LIVEGATE_RENDER_SLACK_MS", "LIVEGATE_REDIS_TLS_CA", "LIVEGATE_REDIS_TLS_CERT",
+    "LIVEGATE_REDIS_TLS_KEY", "LIVEGATE_REDIS_CLUSTER_PUBSUB",
 ]
 BAD_START_TIMEOUT = 5.0   # a bad setting must stop the start promptly
 SHORT_SECRET = "only-31-bytes-of-secret-value.."
@@ -84,6 +86,19 @@ class BadSettingTest(harness.LivegateTestCase):
             ("LIVEGATE_DRAIN_MS", {"LIVEGATE_DRAIN_MS": "soon"}),
             ("LIVEGATE_LOG_LEVEL", {"LIVEGATE_LOG_LEVEL": "loud"}),
             ("LIVEGATE_LOG_FORMAT", {"LIVEGATE_LOG_FORMAT": "xml"}),
+            ("LIVEGATE_MAX_TOKEN_LIFETIME", {"LIVEGATE_MAX_TOKEN_LIFETIME": "0"}),
+            ("LIVEGATE_MAX_TOKEN_LIFETIME", {"LIVEGATE_MAX_TOKEN_LIFETIME": "1w"}),
+            ("LIVEGATE_MAX_TOKEN_LIFETIME", {"LIVEGATE_MAX_TOKEN_LIFETIME": "100",
+                                             "LIVEGATE_TOKEN_TTL": "200"}),
+            ("LIVEGATE_RENDER_SLACK_MS", {"LIVEGATE_RENDER_SLACK_MS": "60001"}),
+            ("LIVEGATE_REDIS_CLUSTER_PUBSUB", {"LIVEGATE_REDIS_CLUSTER_PUBSUB": "both"}),
+            ("LIVEGATE_REDIS_TLS_CA", {"LIVEGATE_REDIS_TLS_CA": "/nonexistent/ca.pem"}),
+            ("LIVEGATE_REDIS_TLS_CA", {"LIVEGATE_REDIS_TLS_CA": "/"}),
+            ("LIVEGATE_REDIS_TLS_KEY", {"LIVEGATE_REDIS_TLS_CERT": "/etc/hostname"}),
+            ("LIVEGATE_REDIS_TLS_CERT", {"LIVEGATE_REDIS_TLS_KEY": "/etc/hostname"}),
+            ("LIVEGATE_PUBLIC_ADDR", {"LIVEGATE_PUBLIC_ADDR": "example.invalid:8080"}),
+            # Issue 10 finding 12: this pair was reported as LIVEGATE_SECRETS.
+            ("LIVEGATE_SECRETS_FILE", {"LIVEGATE_SECRETS_FILE": "/nonexistent/keys"}),
         ]
         for var, overrides in cases:
             with self.subTest(var=var, value=overrides.get(var)):
@@ -91,7 +106,8 @@ class BadSettingTest(harness.LivegateTestCase):
                 self.assertNotEqual(status, 0, f"exit status, stderr: {lines!r}")
                 self.assertGreater(status, 0, "must exit, not crash on a signal")
                 self.assertEqual(len(lines), 1, f"one stderr line expected: {lines!r}")
-                self.assertIn(var, lines[0])
+                # "livegate: <the variables at fault>: <what is wrong>"
+                self.assertIn(var, lines[0].split(": ")[1], "the line must name the variable first")
                 self.assertNotIn(SHORT_SECRET, lines[0], "a secret must never be printed")
 
     def test_bad_flag_value_names_the_setting(self):
