@@ -147,7 +147,51 @@ class FlagsTest(harness.LivegateTestCase):
         self.assertFrame(await recv_json(ws), invalidate("todos", "via flags"))
 
 
+def parse_logfmt(line):
+    """One logfmt line as {key: value}, read the way go-logfmt (and Loki's
+    parser) read it: an unquoted value is taken byte for byte up to the next
+    space; a quoted one is unescaped with JSON string rules."""
+    out, i, n = {}, 0, len(line)
+    while i < n:
+        while i < n and line[i] == " ":
+            i += 1
+        if i >= n:
+            break
+        eq = line.index("=", i)
+        key, i = line[i:eq], eq + 1
+        if i < n and line[i] == '"':
+            j = i + 1
+            while line[j] != '"':
+                j += 2 if line[j] == "\\" else 1
+            out[key], i = json.loads(line[i:j + 1]), j + 1
+        else:
+            j = line.find(" ", i)
+            j = n if j < 0 else j
+            out[key], i = line[i:j], j
+    return out
+
+
 class LogFormatTest(harness.LivegateTestCase):
+
+    async def test_logfmt_values_read_back_exactly(self):
+        """Issue 10 finding 12: a backslash was written bare (channel=a\\b),
+        which logfmt parsers read back with the backslash doubled."""
+        redis = self.start_redis()
+        prefix = 'app\\1"x:'
+        lg = self.start_livegate(redis, env={"LIVEGATE_CHANNEL_PREFIX": prefix})
+        channel = "a\\b"
+        ws, _ = await self.open_sub(lg, mint_pyjwt([channel]))
+        # Too large to embed: logged as payload_too_large with the channel.
+        redis.publish(prefix + channel, "x" * 70000)
+        self.assertEqual((await recv_json(ws))["channel"], channel)
+        harness.wait_until(lambda: "payload_too_large" in lg.log_text(), 5,
+                           what="the payload_too_large line")
+        lines = [parse_logfmt(ln) for ln in lg.log_text().splitlines()
+                 if ln.startswith("ts=")]
+        start = [ln for ln in lines if ln.get("event") == "start"]
+        self.assertEqual(start[0]["channel_prefix"], prefix)
+        big = [ln for ln in lines if ln.get("event") == "payload_too_large"]
+        self.assertEqual(big[0]["channel"], channel)
 
     async def test_json_log_lines(self):
         redis = self.start_redis()

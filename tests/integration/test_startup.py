@@ -99,5 +99,59 @@ class SecretsFileNotRegularTest(StartupTestCase):
         self.assertEqual(lg.stop(), 0)
 
 
+class UnknownVariableTest(StartupTestCase):
+    """Issue 14: LIVEGATE_PUBLIC_ADR was ignored without a word and livegate
+    bound 0.0.0.0:8080. Contract v2: an unknown LIVEGATE_* variable is named
+    in a warning at start."""
+
+    def test_a_misspelt_variable_is_named_with_a_suggestion(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis, env={
+            "LIVEGATE_PUBLIC_ADR": "127.0.0.1:1",
+            "LIVEGATE_FROBNICATE": "secret-looking-value-0123",
+            "LIVEGATE_LOG_LEVEL": "warn"})
+        warnings = [ln for ln in log_lines(lg) if "event=unknown_setting" in ln]
+        self.assertEqual(len(warnings), 2, log_lines(lg))
+        adr = [ln for ln in warnings if "variable=LIVEGATE_PUBLIC_ADR " in ln]
+        self.assertEqual(len(adr), 1, warnings)
+        self.assertIn('hint="did you mean LIVEGATE_PUBLIC_ADDR?"', adr[0])
+        self.assertIn("level=warn", adr[0])
+        self.assertIn("proc=main", adr[0], "warned once, by main, not by every worker")
+        self.assertTrue(any("variable=LIVEGATE_FROBNICATE " in ln for ln in warnings))
+        # Values are never printed: an unknown variable may hold a secret.
+        self.assertNotIn("secret-looking-value-0123", lg.log_text())
+        self.assertNotIn("127.0.0.1:1", lg.log_text())
+
+    def test_known_and_internal_variables_raise_no_warning(self):
+        redis = self.start_redis()
+        lg = self.start_livegate(redis, env={"LIVEGATE_WORKERS": "2"})
+        self.assertNotIn("unknown_setting", lg.log_text())
+
+
+class AddressRuleTest(StartupTestCase):
+    """Issue 14: "localhost:8621" was accepted though the message said
+    IPv4:port. The rule now says what is taken: an IP address, or
+    localhost; other host names are refused, not resolved."""
+
+    async def test_localhost_listens_on_loopback(self):
+        redis = self.start_redis()
+        port = harness.free_port()
+        lg = harness.Livegate(redis, env={"LIVEGATE_PUBLIC_ADDR": f"localhost:{port}"})
+        lg.public_port = port
+        self.addCleanup(shutil.rmtree, lg.workdir, True)
+        self.addCleanup(lg.stop)
+        lg.start()
+        ws, _ = await self.open_sub(lg, mint_pyjwt(["todos"]))
+        redis.publish("todos", "via localhost")
+        self.assertFrame(await recv_json(ws), invalidate("todos", "via localhost"))
+
+    def test_a_host_name_is_refused_saying_why(self):
+        status, lines = self.run_refused({"LIVEGATE_PRIVATE_ADDR": "example.invalid:8081"})
+        self.assertGreater(status, 0, lines)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("LIVEGATE_PRIVATE_ADDR: example.invalid is not an IP address", lines[0])
+        self.assertIn("localhost:port", lines[0])
+
+
 if __name__ == "__main__":
     harness.main()
