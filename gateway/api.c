@@ -5,6 +5,7 @@
  */
 #include "api.h"
 #include "api_redis.h"
+#include "listen.h"
 #include "log.h"
 
 #include <jansson.h>
@@ -339,23 +340,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	lg_log_msg(LG_LOG_WARN, "mhd", buf);
 }
 
-/* Returns a listening socket on a, or -1 with err set. Bound here rather
- * than by MHD so a failure is one line of ours naming the setting. */
-static int listen_private(const struct lg_addr *a, char *err, size_t n)
-{
-	int one = 1;
-	int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(fd, (const struct sockaddr *)&a->sa, a->len) < 0 || listen(fd, 1024) < 0) {
-		snprintf(err, n, "LIVEGATE_PRIVATE_ADDR: cannot listen on %s: %s", a->text, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 struct lg_api *lg_api_start(const struct lg_config *cfg, struct lg_shared *shm,
                             struct lg_keyring *keys, char *err, size_t errlen)
 {
@@ -367,7 +351,7 @@ struct lg_api *lg_api_start(const struct lg_config *cfg, struct lg_shared *shm,
 		lg_keyring_free(keys);
 		return NULL;
 	}
-	fd = listen_private(&cfg->private_addr, err, errlen);
+	fd = lg_listen(&cfg->private_addr, "LIVEGATE_PRIVATE_ADDR", 0, 1024, err, errlen);
 	if (fd < 0) {
 		lg_keyring_free(keys);
 		free(api);

@@ -5,6 +5,7 @@
 #include "api.h"
 #include "config.h"
 #include "keys.h"
+#include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "worker.h"
@@ -46,28 +47,6 @@ static uint64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Returns a listening socket bound to a (SO_REUSEPORT, so every worker has
- * its own accept queue on the same port), or -1 with err set. */
-static int listen_on(const struct lg_addr *a, char *err, size_t n)
-{
-	int one = 1;
-	int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0) {
-		snprintf(err, n, "LIVEGATE_PUBLIC_ADDR: socket: %s", strerror(errno));
-		return -1;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
-	    bind(fd, (const struct sockaddr *)&a->sa, a->len) < 0 ||
-	    listen(fd, LISTEN_BACKLOG) < 0) {
-		snprintf(err, n, "LIVEGATE_PUBLIC_ADDR: cannot listen on %s: %s", a->text, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* Warns when the open-file limit cannot hold LIVEGATE_MAX_CONNECTIONS: the
@@ -449,9 +428,15 @@ static int main_main(const struct lg_config *cfg, struct lg_keyring *keys, char 
 	}
 	atomic_store(&shm->n_workers, (int)cfg->workers);
 	memset(slots, 0, sizeof slots);
+	if (lg_listen_check_free(&cfg->public_addr, "LIVEGATE_PUBLIC_ADDR", err, sizeof err) < 0) {
+		fprintf(stderr, "livegate: %s\n", err);
+		lg_keyring_free(keys);
+		return 1;
+	}
 	for (unsigned i = 0; i < cfg->workers; i++) {
 		slots[i].backoff_ms = RESTART_MIN_MS;
-		slots[i].listen_fd = listen_on(&cfg->public_addr, err, sizeof err);
+		slots[i].listen_fd = lg_listen(&cfg->public_addr, "LIVEGATE_PUBLIC_ADDR", 1,
+		                               LISTEN_BACKLOG, err, sizeof err);
 		if (slots[i].listen_fd < 0) {
 			fprintf(stderr, "livegate: %s\n", err);
 			kill_workers(slots, i);

@@ -99,6 +99,67 @@ class SecretsFileNotRegularTest(StartupTestCase):
         self.assertEqual(lg.stop(), 0)
 
 
+class PublicPortInUseTest(StartupTestCase):
+    """Issue 10 finding 11: with SO_REUSEPORT a second livegate on a port in
+    use started and took a share of the connections (its clients got 4001
+    with other keys). Contract: a public port that another process already
+    holds fails the start."""
+
+    async def test_a_second_livegate_is_refused(self):
+        redis = self.start_redis()
+        first = self.start_livegate(redis, env={"LIVEGATE_WORKERS": "2"})
+        status, lines = self.run_refused({
+            "LIVEGATE_PUBLIC_ADDR": f"127.0.0.1:{first.public_port}",
+            "LIVEGATE_REDIS_URL": f"redis://127.0.0.1:{redis.port}"})
+        self.assertGreater(status, 0, lines)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("LIVEGATE_PUBLIC_ADDR", lines[0])
+        self.assertIn("already in use", lines[0])
+        # The first one, whose two workers share the port, is unaffected.
+        ws, _ = await self.open_sub(first, first.mint_api(["todos"]))
+        redis.publish("todos", "first")
+        self.assertFrame(await recv_json(ws), invalidate("todos", "first"))
+
+    def test_a_foreign_reuseport_listener_is_refused(self):
+        """A process that set SO_REUSEPORT itself (as livegate's workers do)
+        would be joined silently by a plain SO_REUSEPORT bind."""
+        port = harness.free_port()
+        other = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(other.close)
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", port))
+        other.listen(8)
+        status, lines = self.run_refused({"LIVEGATE_PUBLIC_ADDR": f"127.0.0.1:{port}"})
+        self.assertGreater(status, 0, lines)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("already in use", lines[0])
+
+    def test_a_port_left_in_time_wait_is_not_in_use(self):
+        """A restart right after a stop finds the port's old connections in
+        TIME_WAIT: that must not count as in use."""
+        redis = self.start_redis()
+        lg = self.start_livegate(redis)
+        # livegate closes first (it stops while the client still holds the
+        # connection), so its end of the connection stays in TIME_WAIT.
+        with socket.create_connection(("127.0.0.1", lg.public_port)) as c:
+            c.sendall(b"HEAD /livegate.js HTTP/1.1\r\nHost: x\r\n\r\n")
+            c.settimeout(5)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += c.recv(4096)
+            self.assertEqual(lg.stop(), 0)
+            self.assertEqual(c.recv(4096), b"", "livegate closed its end first")
+        ss = subprocess.run(["ss", "-Htan", "state", "time-wait", "sport", f"= :{lg.public_port}"],
+                            capture_output=True, text=True, timeout=5).stdout
+        self.assertTrue(ss.strip(), "no TIME_WAIT connection: the test proves nothing")
+        again = harness.Livegate(redis, env={
+            "LIVEGATE_PUBLIC_ADDR": f"127.0.0.1:{lg.public_port}"})
+        again.public_port = lg.public_port
+        self.addCleanup(shutil.rmtree, again.workdir, True)
+        self.addCleanup(again.stop)
+        again.start()
+
+
 class UnknownVariableTest(StartupTestCase):
     """Issue 14: LIVEGATE_PUBLIC_ADR was ignored without a word and livegate
     bound 0.0.0.0:8080. Contract v2: an unknown LIVEGATE_* variable is named
