@@ -11,13 +11,14 @@
 #include <stdint.h>
 
 /* Limits, all enforced by lg_token_verify / lg_keyring_*. */
-/* Bytes of compact JWS accepted: what fits in the browser's one WebSocket
+/* Bytes of compact JWS accepted: what fits in the client's one WebSocket
  * message of at most 16 KiB (16384 bytes, the contract's frame limit)
  * together with the subscribe envelope {"type":"subscribe","token":""}
- * (31 bytes), so every token the API mints can be sent. This, not the
- * channel count, is the limit that binds: 64 names of 200 bytes would need
- * about 17.6 KB. */
-#define LG_TOKEN_MAX_LEN      (16384 - 31)
+ * (31 bytes compact; 64 are kept for one written with spaces, as Python's
+ * json.dumps does), so every token the API mints can be sent. This, not
+ * the channel count, is the limit that binds: 64 names of 200 bytes would
+ * need about 17.6 KB. */
+#define LG_TOKEN_MAX_LEN      (16384 - 64)
 #define LG_TOKEN_MAX_CHANNELS 64    /* channels one token may name          */
 #define LG_CHANNEL_MAX_LEN    200   /* bytes of one channel name            */
 #define LG_KEY_MIN_LEN        32    /* bytes of an HMAC key                 */
