@@ -11,7 +11,7 @@
 #include "metrics.h"
 
 #define THREADS    4
-#define PER_THREAD 200000
+#define PER_THREAD 2000000
 
 static struct lg_shared *shm;
 
