@@ -17,7 +17,7 @@
  * (31 bytes compact; 64 are kept for one written with spaces, as Python's
  * json.dumps does), so every token the API mints can be sent. This, not
  * the channel count, is the limit that binds: 64 names of 200 bytes would
- * need about 17.6 KB. */
+ * need 17,473 bytes (59 of them fit). */
 #define LG_TOKEN_MAX_LEN      (16384 - 64)
 #define LG_TOKEN_MAX_CHANNELS 64    /* channels one token may name          */
 #define LG_CHANNEL_MAX_LEN    200   /* bytes of one channel name            */
