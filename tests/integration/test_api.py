@@ -4,7 +4,6 @@
 import base64
 import http.client
 import json
-import re
 import threading
 import time
 

@@ -43,22 +43,30 @@ class HelpTest(harness.LivegateTestCase):
                 self.assertRegex(text, rf"(?<![\w-]){flag}(?![\w-])", "flag form")
 
 
+def run_refused(test, overrides, args=()):
+    """Starts livegate with overrides expecting it to refuse promptly.
+    Returns (exit status, its non-empty stderr lines without sanitizer
+    runtime noise); fails test if it keeps running."""
+    redis_port = harness.free_port()  # nothing listens: start must fail before
+    lg = harness.Livegate(env=dict({"LIVEGATE_REDIS_URL": f"redis://127.0.0.1:{redis_port}",
+                                    "LIVEGATE_LOG_LEVEL": None}, **overrides),
+                          args=list(args))
+    test.addCleanup(shutil.rmtree, lg.workdir, True)
+    test.addCleanup(lg.stop)
+    lg.spawn()
+    try:
+        status = lg.proc.wait(timeout=BAD_START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        test.fail(f"livegate kept running with {overrides} {list(args)}; log:\n"
+                  + lg.log_tail())
+    return status, [ln for ln in lg.log_text().splitlines()
+                    if ln.strip() and not re.match(r"==\d+==", ln)]
+
+
 class BadSettingTest(harness.LivegateTestCase):
 
     def _run_bad(self, overrides, args=()):
-        redis_port = harness.free_port()  # nothing listens: start must fail before
-        lg = harness.Livegate(env=dict({"LIVEGATE_REDIS_URL": f"redis://127.0.0.1:{redis_port}",
-                                        "LIVEGATE_LOG_LEVEL": None}, **overrides),
-                              args=list(args))
-        self.addCleanup(shutil.rmtree, lg.workdir, True)
-        self.addCleanup(lg.stop)
-        lg.spawn()
-        try:
-            status = lg.proc.wait(timeout=BAD_START_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.fail(f"livegate kept running with {overrides} {list(args)}; log:\n"
-                      + lg.log_tail())
-        return status, [ln for ln in lg.log_text().splitlines() if ln.strip()]
+        return run_refused(self, overrides, args)
 
     def test_bad_values_stop_the_start(self):
         cases = [

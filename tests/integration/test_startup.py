@@ -3,7 +3,6 @@ regular file, a public port another process holds, a misspelt variable, an
 address that is not one. Contract: "Processes and ports"; issues 10 (7, 11)
 and 14 (start-up traps)."""
 
-import asyncio
 import os
 import re
 import shutil
@@ -11,13 +10,12 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 
 import harness
 from harness import invalidate, mint_pyjwt, recv_json
+from test_config import run_refused
 
 KEY1 = "startup-test-key-one-0123456789abcdef"
-BAD_START_TIMEOUT = 5.0   # a refused start must end promptly, not hang
 
 
 def log_lines(lg):
@@ -35,18 +33,7 @@ class StartupTestCase(harness.LivegateTestCase):
 
     def run_refused(self, env, args=()):
         """Starts livegate expecting it to refuse; returns (status, lines)."""
-        lg = harness.Livegate(env=dict({"LIVEGATE_REDIS_URL":
-                                        f"redis://127.0.0.1:{harness.free_port()}",
-                                        "LIVEGATE_LOG_LEVEL": None}, **env),
-                              args=list(args))
-        self.addCleanup(shutil.rmtree, lg.workdir, True)
-        self.addCleanup(lg.stop)
-        lg.spawn()
-        try:
-            status = lg.proc.wait(timeout=BAD_START_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.fail(f"livegate kept running with {env}; log:\n{lg.log_tail()}")
-        return status, log_lines(lg)
+        return run_refused(self, env, args)
 
 
 class SecretsFileNotRegularTest(StartupTestCase):
