@@ -216,68 +216,9 @@ static int p_private(struct lg_config *c, const char *v, char *e, size_t n)
 	return lg_addr_parse(&c->private_addr, v, e, n);
 }
 
-/* Checks one origin: scheme://host[:port], no path, no userinfo. */
-static int origin_valid(const char *o, size_t len)
-{
-	const char *host;
-
-	if (len == 0 || len > LG_ORIGIN_MAX_LEN)
-		return 0;
-	if (len > 7 && strncmp(o, "http://", 7) == 0)
-		host = o + 7;
-	else if (len > 8 && strncmp(o, "https://", 8) == 0)
-		host = o + 8;
-	else
-		return 0;
-	if (host == o + len)
-		return 0;
-	for (const char *p = host; p < o + len; p++)
-		if (!isalnum((unsigned char)*p) && !strchr(".-:[]_", *p))
-			return 0;
-	return 1;
-}
-
 static int p_origins(struct lg_config *c, const char *v, char *e, size_t n)
 {
-	const char *p = v;
-
-	if (strcmp(v, "*") == 0) {
-		c->any_origin = 1;
-		return 0;
-	}
-	while (*p) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		while (len && isspace((unsigned char)*p)) { p++; len--; }
-		while (len && isspace((unsigned char)p[len - 1])) len--;
-		if (len == 1 && *p == '*') {
-			snprintf(e, n, "'*' must stand alone");
-			return -1;
-		}
-		if (!origin_valid(p, len)) {
-			snprintf(e, n, "entry %zu is not an origin like https://app.example[:port]",
-			         c->n_origins + 1);
-			return -1;
-		}
-		if (c->n_origins == LG_MAX_ORIGINS) {
-			snprintf(e, n, "at most %d origins", LG_MAX_ORIGINS);
-			return -1;
-		}
-		c->origins[c->n_origins] = strndup(p, len);
-		if (!c->origins[c->n_origins]) {
-			snprintf(e, n, "out of memory");
-			return -1;
-		}
-		for (char *q = c->origins[c->n_origins]; *q; q++)
-			*q = (char)tolower((unsigned char)*q);
-		c->n_origins++;
-		p = end ? end + 1 : p + len;
-	}
-	if (!c->n_origins) {
-		snprintf(e, n, "must list at least one origin, or be '*'");
-		return -1;
-	}
-	return 0;
+	return lg_origins_parse(c, v, e, n);
 }
 
 static int p_prefix(struct lg_config *c, const char *v, char *e, size_t n)
@@ -371,14 +312,17 @@ static const struct setting settings[] = {
 };
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
 
-#define ENV_PREFIX "LIVEGATE_"
+const char *lg_config_setting_env(size_t i)
+{
+	return i < N_SETTINGS ? settings[i].env : NULL;
+}
 
 /* Writes the flag for env ("LIVEGATE_FOO_BAR" -> "foo-bar") into buf. */
 static void flag_name(const char *env, char *buf, size_t n)
 {
 	size_t i = 0;
 
-	for (const char *p = env + strlen(ENV_PREFIX); *p && i + 1 < n; p++)
+	for (const char *p = env + strlen(LG_ENV_PREFIX); *p && i + 1 < n; p++)
 		buf[i++] = *p == '_' ? '-' : (char)tolower((unsigned char)*p);
 	buf[i] = '\0';
 }
@@ -558,92 +502,4 @@ void lg_config_free(struct lg_config *cfg)
 	/* Also wipes the parsed Redis password; memset could be optimised
 	 * away on a struct about to go out of scope. */
 	OPENSSL_cleanse(cfg, sizeof *cfg);
-}
-
-int lg_config_origin_allowed(const struct lg_config *cfg, const char *origin,
-                             size_t len)
-{
-	if (cfg->any_origin)
-		return 1;
-	for (size_t i = 0; i < cfg->n_origins; i++)
-		if (strlen(cfg->origins[i]) == len && strncasecmp(cfg->origins[i], origin, len) == 0)
-			return 1;
-	return 0;
-}
-
-/* Edit distance (insert, delete, substitute, swap two neighbours) between
- * a[0..al) and b[0..bl), both at most LG_ENV_NAME_MAX bytes. */
-static size_t edit_distance(const char *a, size_t al, const char *b, size_t bl)
-{
-	size_t d[LG_ENV_NAME_MAX + 1][LG_ENV_NAME_MAX + 1];
-
-	for (size_t i = 0; i <= al; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= bl; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= al; i++)
-		for (size_t j = 1; j <= bl; j++) {
-			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-			if (d[i - 1][j] + 1 < best)
-				best = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < best)
-				best = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < best)
-				best = d[i - 2][j - 2] + 1;
-			d[i][j] = best;
-		}
-	return d[al][bl];
-}
-
-/* Returns the setting whose name is within a small typing distance of
- * name[0..len) (a dropped, doubled, swapped or wrong letter or two), or
- * NULL when none is close enough to be a confident guess. */
-static const char *suggest(const char *name, size_t len)
-{
-	const char *best = NULL;
-	size_t best_d = SIZE_MAX;
-
-	if (len > LG_ENV_NAME_MAX)
-		return NULL;
-	for (size_t i = 0; i < N_SETTINGS; i++) {
-		size_t sl = strlen(settings[i].env);
-		size_t d = edit_distance(name, len, settings[i].env, sl);
-		if (d < best_d) {
-			best_d = d;
-			best = settings[i].env;
-		}
-	}
-	/* Two edits, and less than a third of the part after the prefix: a
-	 * short name two edits off is a different word, not a typo. */
-	if (best_d > 2 || 3 * best_d >= len - strlen(ENV_PREFIX))
-		return NULL;
-	return best;
-}
-
-size_t lg_config_unknown_env(char *const *envp, struct lg_env_unknown *out, size_t max)
-{
-	size_t n = 0;
-
-	for (; envp && *envp; envp++) {
-		const char *e = *envp;
-		size_t len = strcspn(e, "=");
-		size_t k;
-
-		if (strncmp(e, ENV_PREFIX, strlen(ENV_PREFIX)) != 0 ||
-		    strncmp(e, LG_ENV_INTERNAL_PREFIX, strlen(LG_ENV_INTERNAL_PREFIX)) == 0)
-			continue;
-		for (k = 0; k < N_SETTINGS; k++)
-			if (strlen(settings[k].env) == len && strncmp(settings[k].env, e, len) == 0)
-				break;
-		if (k < N_SETTINGS)
-			continue;
-		if (n < max) {
-			out[n].name = e;
-			out[n].len = len;
-			out[n].suggestion = suggest(e, len);
-		}
-		n++;
-	}
-	return n;
 }

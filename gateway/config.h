@@ -22,6 +22,7 @@
 #define LG_RENDER_SLACK_MS_MAX 60000
 /* Environment names livegate sets for its own processes: never a user's
  * setting, never warned about as unknown. */
+#define LG_ENV_PREFIX          "LIVEGATE_"
 #define LG_ENV_INTERNAL_PREFIX "LIVEGATE_INTERNAL_"
 #define LG_ENV_NAME_MAX       64    /* longest name a typo suggestion is computed for */
 
@@ -76,6 +77,14 @@ void lg_config_free(struct lg_config *cfg);
 
 /* Writes the --help text (every setting, its default) to out. */
 void lg_config_usage(FILE *out);
+
+/* Returns the variable name of setting i (LIVEGATE_...), or NULL past the
+ * last one. */
+const char *lg_config_setting_env(size_t i);
+
+/* Parses LIVEGATE_ALLOWED_ORIGINS (v) into cfg (origins.c). Returns 0 or -1
+ * with the reason in err. */
+int lg_origins_parse(struct lg_config *cfg, const char *v, char *err, size_t errlen);
 
 /* Returns 1 if origin[0..len) (the Origin header) is allowed, else 0. */
 int lg_config_origin_allowed(const struct lg_config *cfg, const char *origin,
