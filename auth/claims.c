@@ -33,9 +33,11 @@ void lg_token_claims_free(struct lg_token_claims *c)
 }
 
 /* Reads a NumericDate claim (RFC 7519 section 2): an integer, or a real
- * rounded down. Returns 0 and sets *v, or -1 for another type or a value
- * outside 0..LG_CLAIM_TIME_MAX. */
-static int numeric_date(const json_t *j, int64_t *v)
+ * rounded down, into *v; when ms is non-NULL also the value in
+ * milliseconds, rounded to the nearest (1764871234.567 is the double
+ * 1764871234.5669999..., which must give ...567). Returns 0, or -1 for
+ * another type or a value outside 0..LG_CLAIM_TIME_MAX. */
+static int numeric_date(const json_t *j, int64_t *v, int64_t *ms)
 {
 	if (json_is_integer(j)) {
 		json_int_t i = json_integer_value(j);
@@ -43,28 +45,34 @@ static int numeric_date(const json_t *j, int64_t *v)
 		if (i < 0 || i > LG_CLAIM_TIME_MAX)
 			return -1;
 		*v = (int64_t)i;
+		if (ms)
+			*ms = (int64_t)i * 1000;
 		return 0;
 	}
 	if (json_is_real(j)) {
 		double d = json_real_value(j);
 
 		/* The comparison is false for NaN too. With d >= 0, truncation
-		 * is the floor. */
+		 * is the floor. 2^53 * 1000 + 0.5 still fits an int64_t. */
 		if (!(d >= 0.0 && d <= (double)LG_CLAIM_TIME_MAX))
 			return -1;
 		*v = (int64_t)d;
+		if (ms)
+			*ms = (int64_t)(d * 1000.0 + 0.5);
 		return 0;
 	}
 	return -1;
 }
 
-/* Reads an optional NumericDate claim: absent leaves *v at 0. */
-static int optional_date(const json_t *claims, const char *name, int64_t *v)
+/* Reads an optional NumericDate claim: absent leaves *v (and *ms) at 0. */
+static int optional_date(const json_t *claims, const char *name, int64_t *v, int64_t *ms)
 {
 	const json_t *j = json_object_get(claims, name);
 
 	*v = 0;
-	return j ? numeric_date(j, v) : 0;
+	if (ms)
+		*ms = 0;
+	return j ? numeric_date(j, v, ms) : 0;
 }
 
 static int seen_before(char *const *list, size_t n, const char *s, size_t len)
@@ -126,6 +134,7 @@ static int channels_claim(const json_t *arr, struct lg_token_claims *c)
 }
 
 enum lg_token_status lg_claims_check(const json_t *claims, int64_t now,
+                                     int64_t max_lifetime,
                                      struct lg_token_claims *out)
 {
 	struct lg_token_claims c;
@@ -138,10 +147,10 @@ enum lg_token_status lg_claims_check(const json_t *claims, int64_t now,
 		return LG_TOKEN_BAD_CLAIMS;
 
 	exp = json_object_get(claims, "exp");
-	if (!exp || numeric_date(exp, &c.exp) != 0)
+	if (!exp || numeric_date(exp, &c.exp, NULL) != 0)
 		goto bad;
-	if (optional_date(claims, "nbf", &c.nbf) != 0 ||
-	    optional_date(claims, "iat", &c.iat) != 0)
+	if (optional_date(claims, "nbf", &c.nbf, NULL) != 0 ||
+	    optional_date(claims, "iat", &c.iat, &c.iat_ms) != 0)
 		goto bad;
 	sub = json_object_get(claims, "sub");
 	if (sub && (!json_is_string(sub) || json_string_length(sub) > LG_SUB_MAX_LEN))
@@ -158,6 +167,11 @@ enum lg_token_status lg_claims_check(const json_t *claims, int64_t now,
 	if (c.exp <= now) {
 		lg_token_claims_free(&c);
 		return LG_TOKEN_EXPIRED;
+	}
+	/* exp - now cannot overflow: exp <= 2^53 and now < exp here. */
+	if (max_lifetime > 0 && c.exp - now > max_lifetime) {
+		lg_token_claims_free(&c);
+		return LG_TOKEN_EXP_TOO_FAR;
 	}
 	if (c.nbf > now) {
 		lg_token_claims_free(&c);

@@ -13,11 +13,13 @@
 
 /* Checks the claims object of a token whose signature has been verified,
  * in the order: types and shapes (LG_TOKEN_BAD_CLAIMS), exp <= now
- * (LG_TOKEN_EXPIRED), nbf > now (LG_TOKEN_NOT_YET_VALID). On LG_TOKEN_OK
+ * (LG_TOKEN_EXPIRED), exp > now + max_lifetime when max_lifetime > 0
+ * (LG_TOKEN_EXP_TOO_FAR), nbf > now (LG_TOKEN_NOT_YET_VALID). On LG_TOKEN_OK
  * fills *out when out is non-NULL; otherwise *out owns nothing. Returns
  * LG_TOKEN_BAD_CLAIMS as well when memory runs out (the token is then not
  * accepted, which is the safe side). */
 enum lg_token_status lg_claims_check(const json_t *claims, int64_t now,
+                                     int64_t max_lifetime,
                                      struct lg_token_claims *out);
 
 #endif

@@ -22,6 +22,7 @@ static const char *const status_names[LG_TOKEN_STATUS_COUNT] = {
 	[LG_TOKEN_BAD_CLAIMS]     = "bad_claims",
 	[LG_TOKEN_EXPIRED]        = "expired",
 	[LG_TOKEN_NOT_YET_VALID]  = "not_yet_valid",
+	[LG_TOKEN_EXP_TOO_FAR]    = "exp_too_far",
 };
 
 const char *lg_token_status_name(enum lg_token_status st)
@@ -115,7 +116,7 @@ static int signature_ok(const struct lg_keyring *kr, const struct lg_key *only,
 
 enum lg_token_status lg_token_verify(const struct lg_keyring *kr,
                                      const char *token, size_t len,
-                                     int64_t now,
+                                     int64_t now, int64_t max_lifetime,
                                      struct lg_token_claims *out)
 {
 	enum lg_token_status st = LG_TOKEN_MALFORMED;
@@ -169,7 +170,7 @@ enum lg_token_status lg_token_verify(const struct lg_keyring *kr,
 		st = LG_TOKEN_BAD_SIGNATURE;
 		goto done;
 	}
-	st = lg_claims_check(claims, now, out);
+	st = lg_claims_check(claims, now, max_lifetime, out);
 done:
 	json_decref(header);
 	json_decref(claims);
@@ -190,7 +191,7 @@ static size_t bounded_len(const char *s, size_t max)
 
 static int check_sign_args(const struct lg_keyring *kr,
                            const char *const *channels, size_t n_channels,
-                           const char *sub, int64_t iat, int64_t exp,
+                           const char *sub, int64_t iat_ms, int64_t exp,
                            char *err, size_t errlen)
 {
 	size_t i;
@@ -216,15 +217,17 @@ static int check_sign_args(const struct lg_keyring *kr,
 		lg_auth_seterr(err, errlen, "sub is longer than %d bytes", LG_SUB_MAX_LEN);
 		return -1;
 	}
-	if (iat < 0 || iat > LG_CLAIM_TIME_MAX || exp < 0 || exp > LG_CLAIM_TIME_MAX) {
+	if (iat_ms < 0 || iat_ms / 1000 > LG_CLAIM_TIME_MAX || exp < 0 || exp > LG_CLAIM_TIME_MAX) {
 		lg_auth_seterr(err, errlen, "iat/exp out of range");
 		return -1;
 	}
 	return 0;
 }
 
+/* The claims without iat, which jansson cannot write with an exact
+ * fraction (a double prints as 1764871234.5669999); claims_text adds it. */
 static json_t *build_claims(const char *const *channels, size_t n_channels,
-                            const char *sub, int64_t iat, int64_t exp,
+                            const char *sub, int64_t exp,
                             char *err, size_t errlen)
 {
 	json_t *arr = json_array(), *claims = NULL, *s;
@@ -235,8 +238,7 @@ static json_t *build_claims(const char *const *channels, size_t n_channels,
 	for (i = 0; i < n_channels; i++)
 		if (json_array_append_new(arr, json_string(channels[i])) != 0)
 			goto oom;
-	claims = json_pack("{s:O,s:I,s:I}", "channels", arr,
-	                   "iat", (json_int_t)iat, "exp", (json_int_t)exp);
+	claims = json_pack("{s:O,s:I}", "channels", arr, "exp", (json_int_t)exp);
 	if (!claims)
 		goto oom;
 	if (sub) {
@@ -258,9 +260,32 @@ fail:
 	return NULL;
 }
 
+/* Returns the compact claims text: claims (not empty) with
+ * "iat":<seconds>.<milliseconds> added last, malloc'd; NULL when out of
+ * memory. */
+static char *claims_text(const json_t *claims, int64_t iat_ms)
+{
+	char *base = json_dumps(claims, JSON_COMPACT), *text;
+	char iat[48];
+	size_t bl, il;
+
+	if (!base)
+		return NULL;
+	il = (size_t)snprintf(iat, sizeof iat, ",\"iat\":%lld.%03lld}", (long long)(iat_ms / 1000),
+	                      (long long)(iat_ms % 1000));
+	bl = strlen(base);
+	text = malloc(bl - 1 + il + 1);   /* base without its closing '}' */
+	if (text) {
+		memcpy(text, base, bl - 1);
+		memcpy(text + bl - 1, iat, il + 1);
+	}
+	free(base);
+	return text;
+}
+
 int lg_token_sign(const struct lg_keyring *kr,
                   const char *const *channels, size_t n_channels,
-                  const char *sub, int64_t iat, int64_t exp,
+                  const char *sub, int64_t iat_ms, int64_t exp,
                   char **out, char *err, size_t errlen)
 {
 	const struct lg_key *key;
@@ -275,7 +300,7 @@ int lg_token_sign(const struct lg_keyring *kr,
 		return -1;
 	}
 	*out = NULL;
-	if (check_sign_args(kr, channels, n_channels, sub, iat, exp, err, errlen) != 0)
+	if (check_sign_args(kr, channels, n_channels, sub, iat_ms, exp, err, errlen) != 0)
 		return -1;
 	key = lg_keyring_key_at(kr, 0);
 
@@ -287,11 +312,11 @@ int lg_token_sign(const struct lg_keyring *kr,
 		lg_auth_seterr(err, errlen, "out of memory");
 		goto done;
 	}
-	claims = build_claims(channels, n_channels, sub, iat, exp, err, errlen);
+	claims = build_claims(channels, n_channels, sub, exp, err, errlen);
 	if (!claims)
 		goto done;
 	hjson = json_dumps(header, JSON_COMPACT);
-	cjson = json_dumps(claims, JSON_COMPACT);
+	cjson = claims_text(claims, iat_ms);
 	if (!hjson || !cjson) {
 		lg_auth_seterr(err, errlen, "out of memory");
 		goto done;
@@ -302,8 +327,9 @@ int lg_token_sign(const struct lg_keyring *kr,
 	        lg_b64url_encoded_len(LG_HS256_LEN);
 	/* Never mint a token that lg_token_verify would refuse. */
 	if (total > LG_TOKEN_MAX_LEN) {
-		lg_auth_seterr(err, errlen, "token would be longer than %d bytes "
-		               "(too many or too long channel names)", LG_TOKEN_MAX_LEN);
+		lg_auth_seterr(err, errlen, "the token would be %zu bytes, over the %d that fit in "
+		               "one 16 KiB WebSocket message: name fewer or shorter channels",
+		               total, LG_TOKEN_MAX_LEN);
 		goto done;
 	}
 	tok = malloc(total + 1);

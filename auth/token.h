@@ -11,7 +11,14 @@
 #include <stdint.h>
 
 /* Limits, all enforced by lg_token_verify / lg_keyring_*. */
-#define LG_TOKEN_MAX_LEN      12288 /* bytes of compact JWS accepted        */
+/* Bytes of compact JWS accepted: what fits in the client's one WebSocket
+ * message of at most 16 KiB (16384 bytes, the contract's frame limit)
+ * together with the subscribe envelope {"type":"subscribe","token":""}
+ * (31 bytes compact; 64 are kept for one written with spaces, as Python's
+ * json.dumps does), so every token the API mints can be sent. This, not
+ * the channel count, is the limit that binds: 64 names of 200 bytes would
+ * need 17,473 bytes (59 of them fit). */
+#define LG_TOKEN_MAX_LEN      (16384 - 64)
 #define LG_TOKEN_MAX_CHANNELS 64    /* channels one token may name          */
 #define LG_CHANNEL_MAX_LEN    200   /* bytes of one channel name            */
 #define LG_KEY_MIN_LEN        32    /* bytes of an HMAC key                 */
@@ -29,12 +36,14 @@ enum lg_token_status {
 	LG_TOKEN_BAD_CLAIMS,      /* channels/exp/nbf/iat/sub missing or wrong type */
 	LG_TOKEN_EXPIRED,         /* exp <= now                                    */
 	LG_TOKEN_NOT_YET_VALID,   /* nbf > now                                     */
+	LG_TOKEN_EXP_TOO_FAR,     /* exp - now > the caller's max_lifetime: usually
+	                           * an exp written in milliseconds              */
 	LG_TOKEN_STATUS_COUNT
 };
 
 /* Returns a short stable name for a status ("ok", "malformed", "bad_alg",
- * "unknown_kid", "bad_signature", "bad_claims", "expired", "not_yet_valid"),
- * used in metrics labels and logs. */
+ * "unknown_kid", "bad_signature", "bad_claims", "expired", "not_yet_valid",
+ * "exp_too_far"), used in close reasons, metrics labels and logs. */
 const char *lg_token_status_name(enum lg_token_status st);
 
 /* Verified claims. channels[i] are NUL-terminated copies; duplicates in the
@@ -43,8 +52,10 @@ struct lg_token_claims {
 	char  **channels;
 	size_t  n_channels;
 	int64_t exp;
-	int64_t iat;   /* 0 when absent */
-	int64_t nbf;   /* 0 when absent */
+	int64_t iat;     /* seconds, rounded down; 0 when absent */
+	int64_t iat_ms;  /* iat in milliseconds, its fraction kept (the render
+	                  * time the missed catch-up compares with); 0 when absent */
+	int64_t nbf;     /* 0 when absent */
 	char   *sub;   /* NULL when absent */
 };
 
@@ -96,14 +107,17 @@ size_t lg_keyring_count(const struct lg_keyring *kr);
 /* --- tokens ---------------------------------------------------------------- */
 
 /* Verifies a compact JWS token[0..len) against kr at time `now` (seconds
- * since the epoch). Rules: header {"alg":"HS256"} (typ optional but must be
+ * since the epoch). max_lifetime > 0 refuses a token whose exp lies more
+ * than max_lifetime seconds after now (LG_TOKEN_EXP_TOO_FAR, checked right
+ * after expiry); 0 sets no bound. Rules: header {"alg":"HS256"} (typ optional but must be
  * "JWT" when present; any other alg refused), optional "kid" picks the key
  * (unknown kid -> LG_TOKEN_UNKNOWN_KID), without kid each key is tried;
  * signature compared in constant time; strict base64url (no padding, no
  * stray characters); claims: "channels" a non-empty array of at most
  * LG_TOKEN_MAX_CHANNELS valid names, "exp" a number (required), "nbf" and
  * "iat" numbers when present, "sub" a string of at most LG_SUB_MAX_LEN when
- * present. Order of checks: malformed, alg, kid, signature, claims, exp, nbf.
+ * present. Order of checks: malformed, alg, kid, signature, claims, exp,
+ * exp too far, nbf.
  * On LG_TOKEN_OK fills *out (free with lg_token_claims_free); on any other
  * status *out is zeroed and owns nothing.
  * Details: out may be NULL (status only); kr NULL acts as an empty ring.
@@ -112,28 +126,32 @@ size_t lg_keyring_count(const struct lg_keyring *kr);
  * case-insensitively, RFC 7515 4.1.9), "kid" not a string, any "crit", a
  * non-canonical base64url spelling. A signature of the wrong length is
  * bad_signature. exp/nbf/iat are JSON integers or reals (reals rounded
- * down) in 0..2^53; "iat" is not compared with now. The channel limit
+ * down; iat_ms rounds iat to the nearest millisecond) in 0..2^53; "iat" is
+ * not compared with now. The channel limit
  * applies to the array as sent, before duplicates are removed. */
 enum lg_token_status lg_token_verify(const struct lg_keyring *kr,
                                      const char *token, size_t len,
-                                     int64_t now,
+                                     int64_t now, int64_t max_lifetime,
                                      struct lg_token_claims *out);
 
 /* Frees what lg_token_verify put in c and zeroes it. NULL is a no-op. */
 void lg_token_claims_free(struct lg_token_claims *c);
 
 /* Signs a token with the ring's first key: header {"alg":"HS256","typ":"JWT"}
- * plus "kid" when that key has one; claims channels, iat, exp, and sub when
- * non-NULL. Channel names must be valid (lg_channel_name_valid), 1 to
+ * plus "kid" when that key has one; claims channels, exp, sub when non-NULL,
+ * and iat from iat_ms (milliseconds) written with its fraction, always three
+ * decimals: 1764871234567 gives "iat":1764871234.567 (RFC 7519 NumericDate
+ * may carry one; lg_token_verify reads it back as iat_ms exactly). Channel names must be valid (lg_channel_name_valid), 1 to
  * LG_TOKEN_MAX_CHANNELS of them. Returns a malloc'd NUL-terminated token in
  * *out, 0 on success; -1 with err set on bad input or allocation failure.
- * Also refused: iat/exp outside 0..2^53, sub longer than LG_SUB_MAX_LEN or
- * not UTF-8, and a result longer than LG_TOKEN_MAX_LEN (which 64 channel
- * names of 200 bytes would give), so every signed token verifies. Channels
+ * Also refused: iat (seconds) or exp outside 0..2^53, sub longer than
+ * LG_SUB_MAX_LEN or not UTF-8, and a result longer than LG_TOKEN_MAX_LEN
+ * (which 64 channel names of 200 bytes would give; the error says how long
+ * it would be), so every signed token verifies and can be sent. Channels
  * are written as given (duplicates are dropped by lg_token_verify). */
 int lg_token_sign(const struct lg_keyring *kr,
                   const char *const *channels, size_t n_channels,
-                  const char *sub, int64_t iat, int64_t exp,
+                  const char *sub, int64_t iat_ms, int64_t exp,
                   char **out, char *err, size_t errlen);
 
 #endif

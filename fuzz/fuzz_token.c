@@ -72,7 +72,7 @@ static void check_claims(const struct lg_token_claims *c)
 static void verify(const char *tok, size_t len)
 {
 	struct lg_token_claims c;
-	enum lg_token_status st = lg_token_verify(ring(), tok, len, NOW, &c);
+	enum lg_token_status st = lg_token_verify(ring(), tok, len, NOW, 0, &c);
 
 	CHECK((unsigned)st < LG_TOKEN_STATUS_COUNT);
 	if (st == LG_TOKEN_OK)
@@ -157,8 +157,8 @@ static void sign_channels(const uint8_t *d, size_t n)
 		*nl = '\0';
 		p = nl + 1;
 	}
-	if (lg_token_sign(ring(), names, k, NULL, NOW, NOW + 60, &tok, err, sizeof err) == 0) {
-		CHECK(lg_token_verify(ring(), tok, strlen(tok), NOW, &c) == LG_TOKEN_OK);
+	if (lg_token_sign(ring(), names, k, NULL, NOW * 1000, NOW + 60, &tok, err, sizeof err) == 0) {
+		CHECK(lg_token_verify(ring(), tok, strlen(tok), NOW, 0, &c) == LG_TOKEN_OK);
 		check_claims(&c);
 		CHECK(c.n_channels <= k && strcmp(c.channels[0], names[0]) == 0);
 		lg_token_claims_free(&c);

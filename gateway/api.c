@@ -1,40 +1,28 @@
-/* gateway/api.c - the private HTTP API on libmicrohttpd.
+/* gateway/api.c - the private HTTP API on libmicrohttpd: the daemon, its
+ * limits, and the routes.
  *
- * Runs on MHD's own threads. Shared state: the key ring (read under a
- * rwlock, replaced on SIGHUP) and the metrics in shared memory.
+ * Thread model: two libmicrohttpd threads (epoll) serve every connection
+ * and never block. Publishing waits for Redis on the publisher thread
+ * (api_redis.c) while its connection is suspended, so /healthz, /readyz
+ * and /metrics answer at once whatever Redis does. Stalled clients cost a
+ * connection slot, not a thread: the slots are many (LG_API_CONNECTIONS,
+ * bounded by the open-file limit) and an idle one is closed after
+ * LG_API_TIMEOUT_S. Shared state: the key ring (read under a rwlock,
+ * replaced on SIGHUP) and the metrics in shared memory.
  */
-#include "api.h"
-#include "api_redis.h"
+#include "api_int.h"
+#include "listen.h"
 #include "log.h"
 
-#include <jansson.h>
-#include <microhttpd.h>
 #include <openssl/crypto.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
-#include <errno.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-struct lg_api {
-	const struct lg_config *cfg;
-	struct lg_shared       *shm;
-	struct MHD_Daemon      *d;
-	pthread_rwlock_t        keys_lock;
-	struct lg_keyring      *keys;
-};
-
-/* Per-request state across MHD's handler calls. */
-struct req {
-	char  *body;
-	size_t len;
-	int    too_big;
-};
-
-static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status,
+enum MHD_Result lg_api_send_text(struct MHD_Connection *conn, unsigned status,
                                  const char *ctype, const char *text, size_t len)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)text,
@@ -44,7 +32,10 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status,
 	if (!r)
 		return MHD_NO;
 	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) == MHD_NO ||
-	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_NO) {
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_NO ||
+	    /* A 503 passes within a second or two (the publisher's pause): say
+	     * so to clients that honour it (urllib3, most retry helpers). */
+	    (status == 503 && MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1") == MHD_NO)) {
 		MHD_destroy_response(r);
 		return MHD_NO;
 	}
@@ -53,8 +44,7 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status,
 	return ret;
 }
 
-/* Sends v (stolen) as compact JSON. */
-static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, json_t *v)
+enum MHD_Result lg_api_send_json(struct MHD_Connection *conn, unsigned status, json_t *v)
 {
 	char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
 	enum MHD_Result ret;
@@ -62,15 +52,15 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, j
 	json_decref(v);
 	if (!s)
 		return MHD_NO;
-	ret = send_text(conn, status, "application/json", s, strlen(s));
+	ret = lg_api_send_text(conn, status, "application/json", s, strlen(s));
 	free(s);
 	return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status,
+enum MHD_Result lg_api_send_error(struct MHD_Connection *conn, unsigned status,
                                   const char *code, const char *msg)
 {
-	return send_json(conn, status, json_pack("{s:s,s:s}", "error", code, "message", msg));
+	return lg_api_send_json(conn, status, json_pack("{s:s,s:s}", "error", code, "message", msg));
 }
 
 /* Returns 1 if the request carries "Authorization: Bearer <api key>". */
@@ -86,140 +76,11 @@ static int authorized(const struct lg_api *api, struct MHD_Connection *conn)
 	return strlen(h) == kl && CRYPTO_memcmp(h, api->cfg->api_key, kl) == 0;
 }
 
-/* Parses the body as a JSON object. Returns it, or NULL after answering. */
-static json_t *body_object(struct MHD_Connection *conn, const struct req *rq,
-                           enum MHD_Result *ret)
+static enum MHD_Result do_healthz(struct lg_api *api, struct MHD_Connection *conn, struct req *rq)
 {
-	json_error_t e;
-	json_t *v;
-	char msg[sizeof e.text + 64];
-
-	v = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, &e);
-	if (!v) {
-		snprintf(msg, sizeof msg, "body is not valid JSON: %s (line %d, column %d)", e.text,
-		         e.line, e.column);
-		*ret = send_error(conn, 400, "invalid_json", msg);
-		return NULL;
-	}
-	if (!json_is_object(v)) {
-		json_decref(v);
-		*ret = send_error(conn, 400, "invalid_json", "body must be a JSON object");
-		return NULL;
-	}
-	return v;
-}
-
-static enum MHD_Result do_tokens(struct lg_api *api, struct MHD_Connection *conn,
-                                 const struct req *rq)
-{
-	enum MHD_Result ret;
-	json_t *b = body_object(conn, rq, &ret), *chs, *ttl, *sub;
-	const char *names[LG_TOKEN_MAX_CHANNELS];
-	char msg[200], *token = NULL;
-	size_t n;
-	int64_t now, ttl_s;
-	int rc;
-
-	if (!b)
-		return ret;
-	chs = json_object_get(b, "channels");
-	ttl = json_object_get(b, "ttl");
-	sub = json_object_get(b, "sub");
-	n = json_array_size(chs);
-	if (!json_is_array(chs) || n == 0 || n > LG_TOKEN_MAX_CHANNELS) {
-		snprintf(msg, sizeof msg, "channels must be an array of 1 to %d channel names",
-		         LG_TOKEN_MAX_CHANNELS);
-		ret = send_error(conn, 400, "invalid_channels", msg);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		json_t *c = json_array_get(chs, i);
-		if (!json_is_string(c) || !lg_channel_name_valid(json_string_value(c), json_string_length(c))) {
-			snprintf(msg, sizeof msg, "channels[%zu] must be 1 to %d bytes of printable ASCII "
-			         "without spaces", i, LG_CHANNEL_MAX_LEN);
-			ret = send_error(conn, 400, "invalid_channels", msg);
-			goto out;
-		}
-		names[i] = json_string_value(c);
-	}
-	ttl_s = api->cfg->token_ttl;
-	if (ttl) {
-		if (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
-		    json_integer_value(ttl) > LG_TOKEN_TTL_MAX) {
-			snprintf(msg, sizeof msg, "ttl must be a whole number of seconds from 1 to %d",
-			         LG_TOKEN_TTL_MAX);
-			ret = send_error(conn, 400, "invalid_ttl", msg);
-			goto out;
-		}
-		ttl_s = json_integer_value(ttl);
-	}
-	if (sub && (!json_is_string(sub) || json_string_length(sub) > LG_SUB_MAX_LEN)) {
-		snprintf(msg, sizeof msg, "sub must be a string of at most %d bytes", LG_SUB_MAX_LEN);
-		ret = send_error(conn, 400, "invalid_sub", msg);
-		goto out;
-	}
-	now = (int64_t)time(NULL);
-	pthread_rwlock_rdlock(&api->keys_lock);
-	rc = lg_token_sign(api->keys, names, n, sub ? json_string_value(sub) : NULL, now,
-	                   now + ttl_s, &token, msg, sizeof msg);
-	pthread_rwlock_unlock(&api->keys_lock);
-	if (rc < 0) {
-		/* The inputs were checked above; what is left is a token over
-		 * LG_TOKEN_MAX_LEN (many long names) or no memory. */
-		ret = send_error(conn, 400, "token_too_large", msg);
-		goto out;
-	}
-	lg_add(&api->shm->tokens_issued, 1);
-	ret = send_json(conn, 201, json_pack("{s:s,s:I}", "token", token, "expires_at",
-	                                     (json_int_t)(now + ttl_s)));
-out:
-	free(token);
-	json_decref(b);
-	return ret;
-}
-
-static enum MHD_Result do_publish(struct lg_api *api, struct MHD_Connection *conn,
-                                  const struct req *rq)
-{
-	enum MHD_Result ret;
-	json_t *b = body_object(conn, rq, &ret), *ch, *data;
-	char msg[300], *payload = NULL;
-	long long receivers;
-
-	if (!b)
-		return ret;
-	ch = json_object_get(b, "channel");
-	data = json_object_get(b, "data");
-	if (!json_is_string(ch) || !lg_channel_name_valid(json_string_value(ch), json_string_length(ch))) {
-		snprintf(msg, sizeof msg, "channel must be 1 to %d bytes of printable ASCII without spaces",
-		         LG_CHANNEL_MAX_LEN);
-		ret = send_error(conn, 400, "invalid_channel", msg);
-		goto out;
-	}
-	payload = data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null");
-	if (!payload) {
-		ret = send_error(conn, 500, "internal", "could not serialize data");
-		goto out;
-	}
-	if (strlen(payload) > 65536) {
-		ret = send_error(conn, 413, "data_too_large",
-		                 "data serializes to more than 65536 bytes; publish an id and let pages refetch");
-		goto out;
-	}
-	receivers = lg_api_publish(&api->cfg->redis, api->cfg->channel_prefix, json_string_value(ch),
-	                           json_string_length(ch), payload, strlen(payload), msg, sizeof msg);
-	if (receivers < 0) {
-		lg_add(&api->shm->api_errors, 1);
-		lg_log_msg(LG_LOG_ERROR, "publish_failed", msg);
-		ret = send_error(conn, 503, "redis_unavailable", "Redis did not take the message");
-		goto out;
-	}
-	lg_add(&api->shm->api_publishes, 1);
-	ret = send_json(conn, 202, json_pack("{s:I}", "receivers", (json_int_t)receivers));
-out:
-	free(payload);
-	json_decref(b);
-	return ret;
+	(void)api;
+	(void)rq;
+	return lg_api_send_text(conn, 200, "application/json", "{\"status\":\"ok\"}", 15);
 }
 
 /* Returns the reason the process is not ready, or NULL when it is. */
@@ -238,45 +99,70 @@ static const char *not_ready(const struct lg_shared *s)
 	return NULL;
 }
 
-static enum MHD_Result route(struct lg_api *api, struct MHD_Connection *conn,
-                             const char *url, const char *method, const struct req *rq)
+static enum MHD_Result do_readyz(struct lg_api *api, struct MHD_Connection *conn, struct req *rq)
 {
-	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-	int post = strcmp(method, "POST") == 0;
+	const char *why = not_ready(api->shm);
 
-	if (strcmp(url, "/healthz") == 0 && get)
-		return send_text(conn, 200, "application/json", "{\"status\":\"ok\"}", 15);
-	if (strcmp(url, "/readyz") == 0 && get) {
-		const char *why = not_ready(api->shm);
-		if (!why)
-			return send_text(conn, 200, "application/json", "{\"status\":\"ready\"}", 18);
-		return send_json(conn, 503, json_pack("{s:s,s:s}", "status", "not_ready", "reason", why));
+	(void)rq;
+	if (!why)
+		return lg_api_send_text(conn, 200, "application/json", "{\"status\":\"ready\"}", 18);
+	return lg_api_send_json(conn, 503, json_pack("{s:s,s:s}", "status", "not_ready", "reason", why));
+}
+
+static enum MHD_Result do_metrics(struct lg_api *api, struct MHD_Connection *conn, struct req *rq)
+{
+	char *text;
+	size_t len;
+	enum MHD_Result ret;
+
+	(void)rq;
+	if (lg_metrics_render(api->shm, &text, &len) < 0)
+		return lg_api_send_error(conn, 500, "internal", "out of memory");
+	ret = lg_api_send_text(conn, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+	free(text);
+	return ret;
+}
+
+struct route {
+	const char *path;
+	int         post;   /* POST, else GET (and HEAD) */
+	enum MHD_Result (*serve)(struct lg_api *api, struct MHD_Connection *conn, struct req *rq);
+};
+
+/* Every path under /v1/ needs the bearer key, unknown ones included (a
+ * caller without the key learns nothing about what exists). */
+static const struct route routes[] = {
+	{ "/healthz",    0, do_healthz },
+	{ "/readyz",     0, do_readyz },
+	{ "/metrics",    0, do_metrics },
+	{ "/v1/tokens",  1, lg_api_tokens },
+	{ "/v1/publish", 1, lg_api_publish },
+};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+static enum MHD_Result route(struct lg_api *api, struct MHD_Connection *conn,
+                             const char *url, const char *method, struct req *rq)
+{
+	int post = strcmp(method, "POST") == 0;
+	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	const struct route *r = NULL;
+	char msg[160];
+
+	for (size_t i = 0; i < N_ROUTES && !r; i++)
+		if (strcmp(url, routes[i].path) == 0)
+			r = &routes[i];
+	if (strncmp(url, "/v1/", 4) == 0 && !authorized(api, conn))
+		return lg_api_send_error(conn, 401, "unauthorized",
+		                         "missing or wrong Authorization: Bearer <LIVEGATE_API_KEY>");
+	if (!r)
+		return lg_api_send_error(conn, 404, "not_found", "no such endpoint");
+	if (r->post ? !post : !get)
+		return lg_api_send_error(conn, 405, "method_not_allowed", r->post ? "use POST" : "use GET");
+	if (rq->too_big) {
+		snprintf(msg, sizeof msg, "request body over %d bytes", LG_API_MAX_BODY);
+		return lg_api_send_error(conn, 413, "body_too_large", msg);
 	}
-	if (strcmp(url, "/metrics") == 0 && get) {
-		char *text;
-		size_t len;
-		enum MHD_Result ret;
-		if (lg_metrics_render(api->shm, &text, &len) < 0)
-			return send_error(conn, 500, "internal", "out of memory");
-		ret = send_text(conn, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-		free(text);
-		return ret;
-	}
-	if (strncmp(url, "/v1/", 4) == 0) {
-		if (!authorized(api, conn))
-			return send_error(conn, 401, "unauthorized",
-			                  "missing or wrong Authorization: Bearer <LIVEGATE_API_KEY>");
-		if (strcmp(url, "/v1/tokens") == 0 || strcmp(url, "/v1/publish") == 0) {
-			if (!post)
-				return send_error(conn, 405, "method_not_allowed", "use POST");
-			if (rq->too_big)
-				return send_error(conn, 413, "body_too_large", "request body over 131072 bytes");
-			return url[4] == 't' ? do_tokens(api, conn, rq) : do_publish(api, conn, rq);
-		}
-	}
-	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 || strcmp(url, "/metrics") == 0)
-		return send_error(conn, 405, "method_not_allowed", "use GET");
-	return send_error(conn, 404, "not_found", "no such endpoint");
+	return r->serve(api, conn, rq);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -294,6 +180,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		*con_cls = rq;
 		return MHD_YES;
 	}
+	if (rq->phase == RQ_PUBLISHING)   /* resumed: the publisher has answered */
+		return lg_api_publish_answer(api, conn, rq);
 	if (*upload_size) {
 		if (!rq->too_big && rq->len + *upload_size <= LG_API_MAX_BODY) {
 			char *nb = realloc(rq->body, rq->len + *upload_size);
@@ -324,36 +212,77 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (rq) {
 		free(rq->body);
+		free(rq->payload);
 		free(rq);
 		*con_cls = NULL;
 	}
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+static uint64_t mono_ms(void)
 {
-	char buf[256];
+	struct timespec ts;
 
-	(void)cls;
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	buf[strcspn(buf, "\n")] = '\0';
-	lg_log_msg(LG_LOG_WARN, "mhd", buf);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Returns a listening socket on a, or -1 with err set. Bound here rather
- * than by MHD so a failure is one line of ours naming the setting. */
-static int listen_private(const struct lg_addr *a, char *err, size_t n)
+/* libmicrohttpd's messages, at most LG_API_LOG_BURST a second: past its
+ * connection limit it writes one per refused connection, which a client
+ * could turn into a log flood. What was left out is counted on the next
+ * line written. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	int one = 1;
-	int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct lg_api *api = cls;
+	char buf[256];
+	uint64_t now = mono_ms();
+	unsigned long suppressed = 0;
+	struct lg_logline l;
 
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(fd, (const struct sockaddr *)&a->sa, a->len) < 0 || listen(fd, 1024) < 0) {
-		snprintf(err, n, "LIVEGATE_PRIVATE_ADDR: cannot listen on %s: %s", a->text, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
+	pthread_mutex_lock(&api->log_lock);
+	if (now - api->log_window_ms >= 1000) {
+		api->log_window_ms = now;
+		api->log_in_window = 0;
 	}
-	return fd;
+	if (api->log_in_window >= LG_API_LOG_BURST) {
+		api->log_suppressed++;
+		pthread_mutex_unlock(&api->log_lock);
+		return;
+	}
+	api->log_in_window++;
+	suppressed = api->log_suppressed;
+	api->log_suppressed = 0;
+	pthread_mutex_unlock(&api->log_lock);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	if (lg_log_begin(&l, LG_LOG_WARN, "mhd")) {
+		lg_log_str(&l, "msg", buf);
+		if (suppressed)
+			lg_log_int(&l, "suppressed_before", (long long)suppressed);
+		lg_log_end(&l);
+	}
+}
+
+/* The connection limit: LG_API_CONNECTIONS, or fewer when the open-file
+ * limit could not hold them beside main's own descriptors (logged). */
+static unsigned connection_limit(const struct lg_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t room;
+	struct lg_logline l;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return LG_API_CONNECTIONS;
+	room = rl.rlim_cur > LG_API_FD_RESERVE + cfg->workers ?
+	       rl.rlim_cur - LG_API_FD_RESERVE - cfg->workers : 16;
+	if (room >= LG_API_CONNECTIONS)
+		return LG_API_CONNECTIONS;
+	if (lg_log_begin(&l, LG_LOG_WARN, "api_connection_limit")) {
+		lg_log_int(&l, "nofile", (long long)rl.rlim_cur);
+		lg_log_int(&l, "connections", (long long)room);
+		lg_log_int(&l, "wanted", LG_API_CONNECTIONS);
+		lg_log_end(&l);
+	}
+	return (unsigned)room;
 }
 
 struct lg_api *lg_api_start(const struct lg_config *cfg, struct lg_shared *shm,
@@ -367,7 +296,7 @@ struct lg_api *lg_api_start(const struct lg_config *cfg, struct lg_shared *shm,
 		lg_keyring_free(keys);
 		return NULL;
 	}
-	fd = listen_private(&cfg->private_addr, err, errlen);
+	fd = lg_listen(&cfg->private_addr, "LIVEGATE_PRIVATE_ADDR", 0, LG_API_BACKLOG, err, errlen);
 	if (fd < 0) {
 		lg_keyring_free(keys);
 		free(api);
@@ -377,20 +306,28 @@ struct lg_api *lg_api_start(const struct lg_config *cfg, struct lg_shared *shm,
 	api->shm = shm;
 	api->keys = keys;
 	pthread_rwlock_init(&api->keys_lock, NULL);
-	api->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
-	                          0, NULL, NULL, handler, api,
-	                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	                          MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-	                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)LG_API_THREADS,
-	                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)LG_API_CONNECTIONS,
-	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LG_API_TIMEOUT_S,
-	                          MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	                          MHD_OPTION_END);
+	pthread_mutex_init(&api->log_lock, NULL);
+	api->pub = lg_publisher_start(&cfg->redis, cfg->channel_prefix, err, errlen);
+	if (api->pub)
+		api->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+		                          MHD_USE_ERROR_LOG,
+		                          0, NULL, NULL, handler, api,
+		                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, api,
+		                          MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)LG_API_THREADS,
+		                          MHD_OPTION_CONNECTION_LIMIT, connection_limit(cfg),
+		                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+		                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LG_API_TIMEOUT_S,
+		                          MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+		                          MHD_OPTION_END);
 	if (!api->d) {
-		snprintf(err, errlen, "LIVEGATE_PRIVATE_ADDR: cannot serve HTTP on %s", cfg->private_addr.text);
+		if (api->pub)
+			snprintf(err, errlen, "LIVEGATE_PRIVATE_ADDR: cannot serve HTTP on %s",
+			         cfg->private_addr.text);
+		lg_publisher_stop(api->pub);
 		close(fd);
 		lg_keyring_free(keys);
+		pthread_mutex_destroy(&api->log_lock);
 		pthread_rwlock_destroy(&api->keys_lock);
 		free(api);
 		return NULL;
@@ -415,12 +352,16 @@ void lg_api_stop(struct lg_api *api)
 
 	if (!api)
 		return;
-	/* Quiesce first: no new connections, in-flight requests complete. */
+	/* No new connections; then the publisher answers (fails) what waits,
+	 * which resumes every suspended connection: libmicrohttpd must not be
+	 * stopped with one suspended. In-flight requests then complete. */
 	fd = MHD_quiesce_daemon(api->d);
+	lg_publisher_stop(api->pub);
 	MHD_stop_daemon(api->d);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	lg_keyring_free(api->keys);
+	pthread_mutex_destroy(&api->log_lock);
 	pthread_rwlock_destroy(&api->keys_lock);
 	free(api);
 }

@@ -10,9 +10,17 @@
 #include "token.h"
 
 #define LG_API_MAX_BODY      (128 * 1024)  /* request bodies past this: 413 */
-#define LG_API_CONNECTIONS   1024
-#define LG_API_TIMEOUT_S     30
-#define LG_API_THREADS       2
+/* Connections held at once, idle and stalled ones included: past it new
+ * ones are closed at once. Far above what backends, Prometheus and probes
+ * use (tens), so that ~1,000 stalled connections leave /healthz room
+ * (issue 10); a slot costs about 2 KB of memory and one file descriptor,
+ * and the open-file limit caps it (LG_API_FD_RESERVE kept for main). */
+#define LG_API_CONNECTIONS   8192
+#define LG_API_FD_RESERVE    128
+#define LG_API_TIMEOUT_S     10     /* an idle (or stalled) connection is closed after this */
+#define LG_API_THREADS       2      /* they never block: Redis waits on the publisher's thread */
+#define LG_API_BACKLOG       1024
+#define LG_API_LOG_BURST     5      /* libmicrohttpd lines a second, the rest counted */
 
 struct lg_api;
 

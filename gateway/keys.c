@@ -1,63 +1,19 @@
-/* gateway/keys.c - the key ring from configuration. */
+/* gateway/keys.c - the key ring from configuration, at start and on SIGHUP
+ * (shared by main and the workers). */
 #include "keys.h"
+#include "log.h"
+#include "regfile.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-/* Reads the whole file (at most LG_SECRETS_FILE_MAX bytes) into a malloc'd
- * buffer. Returns 0, or -1 with err set. */
-static int read_file(const char *path, char **out, size_t *len, char *err, size_t n)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat stb;
-	char *buf;
-	size_t got = 0;
-
-	if (fd < 0) {
-		snprintf(err, n, "cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &stb) < 0 || !S_ISREG(stb.st_mode) || stb.st_size > LG_SECRETS_FILE_MAX) {
-		snprintf(err, n, "%s must be a regular file of at most %d bytes", path,
-		         LG_SECRETS_FILE_MAX);
-		close(fd);
-		return -1;
-	}
-	buf = malloc((size_t)stb.st_size + 1);
-	if (!buf) {
-		snprintf(err, n, "out of memory");
-		close(fd);
-		return -1;
-	}
-	while (got < (size_t)stb.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)stb.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			snprintf(err, n, "cannot read %s: %s", path, r < 0 ? strerror(errno) : "short read");
-			free(buf);
-			close(fd);
-			return -1;
-		}
-		got += (size_t)r;
-	}
-	close(fd);
-	buf[got] = '\0';
-	*out = buf;
-	*len = got;
-	return 0;
-}
 
 int lg_keys_load(const struct lg_config *cfg, struct lg_keyring **out,
                  char *err, size_t errlen)
 {
 	struct lg_keyring *kr = lg_keyring_new();
-	char why[200];
+	char why[300];
 	const char *var;
 	int rc;
 
@@ -77,10 +33,13 @@ int lg_keys_load(const struct lg_config *cfg, struct lg_keyring **out,
 		char *text = NULL;
 		size_t len = 0;
 		var = "LIVEGATE_SECRETS_FILE";
-		rc = read_file(cfg->secrets_file, &text, &len, why, sizeof why);
+		rc = lg_regfile_read(cfg->secrets_file, LG_SECRETS_FILE_MAX, &text, &len,
+		                     why, sizeof why);
 		if (rc == 0) {
 			rc = lg_keyring_parse_file_text(kr, text, len, why, sizeof why);
-			memset(text, 0, len);   /* the file held keys */
+			/* The file held keys; a plain memset before free may be
+			 * optimised away. */
+			OPENSSL_cleanse(text, len);
 			free(text);
 		}
 	}
@@ -91,4 +50,17 @@ int lg_keys_load(const struct lg_config *cfg, struct lg_keyring **out,
 	}
 	*out = kr;
 	return 0;
+}
+
+struct lg_keyring *lg_keys_reload(const struct lg_config *cfg)
+{
+	struct lg_keyring *kr;
+	char err[400];
+
+	if (lg_keys_load(cfg, &kr, err, sizeof err) < 0) {
+		lg_log_msg(LG_LOG_ERROR, "keys_reload_failed", err);
+		return NULL;
+	}
+	lg_log_msg(LG_LOG_INFO, "keys_reloaded", NULL);
+	return kr;
 }

@@ -1,5 +1,6 @@
 /* gateway/log.c - structured log lines on stderr. */
 #include "log.h"
+#include "frame.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,7 +11,15 @@ static int  log_level = LG_LOG_INFO;
 static int  log_json;
 static char log_proc[32] = "main";
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
+const char *const lg_log_level_names[LG_LOG_LEVELS] = { "error", "warn", "info", "debug" };
+
+int lg_log_level_parse(const char *name)
+{
+	for (int i = 0; i < LG_LOG_LEVELS; i++)
+		if (strcmp(name, lg_log_level_names[i]) == 0)
+			return i;
+	return -1;
+}
 
 void lg_log_setup(int level, int json, const char *proc)
 {
@@ -44,36 +53,6 @@ static void put_s(struct lg_logline *l, const char *s)
 	put(l, s, strlen(s));
 }
 
-/* Appends val escaped: JSON string rules, or logfmt (quoted when it holds a
- * space, '=' or '"'). Control bytes and non-ASCII become \u00XX / \xXX. */
-static void put_val(struct lg_logline *l, const char *v, size_t n)
-{
-	int quote = log_json || n == 0;
-	char esc[8];
-
-	for (size_t i = 0; i < n && !quote; i++)
-		if (v[i] == ' ' || v[i] == '=' || v[i] == '"' || (unsigned char)v[i] < 0x21 ||
-		    (unsigned char)v[i] > 0x7e)
-			quote = 1;
-	if (quote)
-		put(l, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)v[i];
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			put(l, esc, 2);
-		} else if (c < 0x20 || c > 0x7e) {
-			snprintf(esc, sizeof esc, log_json ? "\\u%04x" : "\\x%02x", c);
-			put_s(l, esc);
-		} else {
-			put(l, (const char *)&v[i], 1);
-		}
-	}
-	if (quote)
-		put(l, "\"", 1);
-}
-
 static void put_key(struct lg_logline *l, const char *key)
 {
 	if (log_json) {
@@ -85,6 +64,40 @@ static void put_key(struct lg_logline *l, const char *key)
 		put_s(l, key);
 		put_s(l, "=");
 	}
+}
+
+/* Appends key and val, val escaped with JSON's string rules (lg_json_escape: '"', '\\'
+ * and control bytes escaped, UTF-8 kept, invalid bytes as \ufffd), in
+ * quotes for JSON and for any logfmt value that is empty or holds a byte
+ * outside 0x21..0x7e, '=', '"' or '\\'. logfmt parsers (go-logfmt and its
+ * ports, Loki's) read an unquoted value byte for byte and unescape JSON-style
+ * inside quotes only, so this reads back exactly; a bare backslash would come
+ * back doubled. */
+static void put_pair(struct lg_logline *l, const char *key, const char *v, size_t n)
+{
+	const size_t room = sizeof l->buf - 40;
+	char tmp[6 * sizeof l->buf];
+	int quote = log_json || n == 0;
+	size_t m;
+
+	for (size_t i = 0; i < n && !quote; i++)
+		quote = v[i] == '=' || v[i] == '"' || v[i] == '\\' ||
+		        (unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e;
+	if (l->truncated || l->len + strlen(key) + n + 4 > room) {
+		l->truncated = 1;   /* cannot fit even unescaped */
+		return;
+	}
+	m = lg_json_escape(tmp, v, n);
+	if (l->len + strlen(key) + m + 6 > room) {
+		l->truncated = 1;   /* the pair is left out whole, never cut */
+		return;
+	}
+	put_key(l, key);
+	if (quote)
+		put(l, "\"", 1);
+	put(l, tmp, m);
+	if (quote)
+		put(l, "\"", 1);
 }
 
 int lg_log_begin(struct lg_logline *l, int level, const char *event)
@@ -110,7 +123,7 @@ int lg_log_begin(struct lg_logline *l, int level, const char *event)
 		put_s(l, "ts=");
 		put_s(l, tbuf);
 	}
-	lg_log_str(l, "level", level_names[level]);
+	lg_log_str(l, "level", lg_log_level_names[level]);
 	lg_log_str(l, "proc", log_proc);
 	lg_log_str(l, "event", event);
 	return 1;
@@ -118,8 +131,7 @@ int lg_log_begin(struct lg_logline *l, int level, const char *event)
 
 void lg_log_strn(struct lg_logline *l, const char *key, const char *val, size_t n)
 {
-	put_key(l, key);
-	put_val(l, val ? val : "", val ? n : 0);
+	put_pair(l, key, val ? val : "", val ? n : 0);
 }
 
 void lg_log_str(struct lg_logline *l, const char *key, const char *val)
@@ -132,6 +144,10 @@ void lg_log_int(struct lg_logline *l, const char *key, long long val)
 	char b[24];
 
 	snprintf(b, sizeof b, "%lld", val);
+	if (l->truncated || l->len + strlen(key) + strlen(b) + 4 > sizeof l->buf - 40) {
+		l->truncated = 1;   /* the pair is left out whole, never cut */
+		return;
+	}
 	put_key(l, key);
 	put_s(l, b);
 }

@@ -15,7 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { LG_LOG_ERROR, LG_LOG_WARN, LG_LOG_INFO, LG_LOG_DEBUG };
+enum { LG_LOG_ERROR, LG_LOG_WARN, LG_LOG_INFO, LG_LOG_DEBUG, LG_LOG_LEVELS };
+
+/* Level names indexed by level: "error", "warn", "info", "debug" (the
+ * values of LIVEGATE_LOG_LEVEL and of level= in every line). */
+extern const char *const lg_log_level_names[LG_LOG_LEVELS];
+
+/* Returns the level named name, or -1. */
+int lg_log_level_parse(const char *name);
 
 #define LG_LOGLINE_MAX 2048
 

@@ -5,6 +5,7 @@
 #include "api.h"
 #include "config.h"
 #include "keys.h"
+#include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "worker.h"
@@ -46,28 +47,6 @@ static uint64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Returns a listening socket bound to a (SO_REUSEPORT, so every worker has
- * its own accept queue on the same port), or -1 with err set. */
-static int listen_on(const struct lg_addr *a, char *err, size_t n)
-{
-	int one = 1;
-	int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0) {
-		snprintf(err, n, "LIVEGATE_PUBLIC_ADDR: socket: %s", strerror(errno));
-		return -1;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
-	    bind(fd, (const struct sockaddr *)&a->sa, a->len) < 0 ||
-	    listen(fd, LISTEN_BACKLOG) < 0) {
-		snprintf(err, n, "LIVEGATE_PUBLIC_ADDR: cannot listen on %s: %s", a->text, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* Warns when the open-file limit cannot hold LIVEGATE_MAX_CONNECTIONS: the
@@ -113,15 +92,51 @@ static void log_start(const struct lg_config *cfg)
 	lg_log_str(&l, "allowed_origins", cfg->any_origin ? "*" : origins);
 	lg_log_str(&l, "channel_prefix", cfg->channel_prefix);
 	lg_log_int(&l, "token_ttl", cfg->token_ttl);
+	lg_log_int(&l, "max_token_lifetime", cfg->max_token_lifetime);
+	lg_log_int(&l, "render_slack_ms", cfg->render_slack_ms);
+	lg_log_str(&l, "redis_tls_ca", cfg->redis_tls_ca ? cfg->redis_tls_ca : "system");
+	lg_log_str(&l, "redis_tls_client_cert", cfg->redis_tls_cert ? "set" : "none");
+	lg_log_str(&l, "redis_cluster_pubsub",
+	           cfg->redis_cluster_pubsub == LG_CLUSTER_GLOBAL ? "global" : "sharded");
 	lg_log_int(&l, "workers", cfg->workers);
 	lg_log_int(&l, "max_connections", cfg->max_connections);
 	lg_log_int(&l, "drain_ms", cfg->drain_ms);
 	lg_log_end(&l);
 }
 
+/* Names every LIVEGATE_* variable that is no setting: a misspelt one would
+ * otherwise leave its setting at the default without a word. A warning,
+ * not a refusal (the contract), so a variable a newer livegate knows does
+ * not stop an older one. Never the value: it may be a secret. */
+static void warn_unknown_env(void)
+{
+	extern char **environ;
+	struct lg_env_unknown u[16];
+	size_t n = lg_config_unknown_env(environ, u, 16);
+	struct lg_logline l;
+	char hint[128];
+
+	for (size_t i = 0; i < n && i < 16; i++) {
+		if (!lg_log_begin(&l, LG_LOG_WARN, "unknown_setting"))
+			return;
+		lg_log_strn(&l, "variable", u[i].name, u[i].len);
+		if (u[i].suggestion) {
+			snprintf(hint, sizeof hint, "did you mean %s?", u[i].suggestion);
+			lg_log_str(&l, "hint", hint);
+		} else {
+			lg_log_str(&l, "hint", "not a livegate setting (see livegate --help); ignored");
+		}
+		lg_log_end(&l);
+	}
+	if (n > 16 && lg_log_begin(&l, LG_LOG_WARN, "unknown_setting")) {
+		lg_log_int(&l, "more_variables", (long long)(n - 16));
+		lg_log_end(&l);
+	}
+}
+
 /* The variable that makes an exec'd livegate a worker: "index,listen_fd,shm_fd".
  * Internal: set only by main for its own children. */
-#define WORKER_ENV "LIVEGATE_INTERNAL_WORKER"
+#define WORKER_ENV LG_ENV_INTERNAL_PREFIX "WORKER"
 
 /* Starts worker i as a fresh exec of this binary, so it inherits none of
  * main's threads or their locks (a plain fork of a threaded process can
@@ -205,19 +220,6 @@ static void reap(struct lg_shared *shm, struct slot *slots, unsigned n, int drai
 	}
 }
 
-static void reload_keys(const struct lg_config *cfg, struct lg_api *api)
-{
-	struct lg_keyring *kr;
-	char err[256];
-
-	if (lg_keys_load(cfg, &kr, err, sizeof err) < 0) {
-		lg_log_msg(LG_LOG_ERROR, "keys_reload_failed", err);
-		return;
-	}
-	lg_api_set_keys(api, kr);
-	lg_log_msg(LG_LOG_INFO, "keys_reloaded", NULL);
-}
-
 /* Returns the earliest time main must act without a signal: a dead
  * worker's restart or, while draining, the kill deadline; 0 for none. */
 static uint64_t next_deadline(const struct slot *slots, unsigned n, int draining, uint64_t kill_at)
@@ -271,7 +273,9 @@ static int supervise(const struct lg_config *cfg, struct lg_shared *shm, int shm
 		if (sig == SIGCHLD)
 			reap(shm, slots, n, draining);
 		else if (sig == SIGHUP && cfg->secrets_file) {
-			reload_keys(cfg, api);
+			struct lg_keyring *kr = lg_keys_reload(cfg);
+			if (kr)
+				lg_api_set_keys(api, kr);
 			for (unsigned i = 0; i < n; i++)
 				if (slots[i].pid > 0)
 					kill(slots[i].pid, SIGHUP);
@@ -409,6 +413,7 @@ static int main_main(const struct lg_config *cfg, struct lg_keyring *keys, char 
 	int shm_fd, rc;
 
 	lg_log_setup(cfg->log_level, cfg->log_format == LG_LOG_JSON, "main");
+	warn_unknown_env();
 	if (find_self(argv[0], exe, sizeof exe, err, sizeof err) < 0) {
 		fprintf(stderr, "livegate: %s\n", err);
 		lg_keyring_free(keys);
@@ -423,9 +428,15 @@ static int main_main(const struct lg_config *cfg, struct lg_keyring *keys, char 
 	}
 	atomic_store(&shm->n_workers, (int)cfg->workers);
 	memset(slots, 0, sizeof slots);
+	if (lg_listen_check_free(&cfg->public_addr, "LIVEGATE_PUBLIC_ADDR", err, sizeof err) < 0) {
+		fprintf(stderr, "livegate: %s\n", err);
+		lg_keyring_free(keys);
+		return 1;
+	}
 	for (unsigned i = 0; i < cfg->workers; i++) {
 		slots[i].backoff_ms = RESTART_MIN_MS;
-		slots[i].listen_fd = listen_on(&cfg->public_addr, err, sizeof err);
+		slots[i].listen_fd = lg_listen(&cfg->public_addr, "LIVEGATE_PUBLIC_ADDR", 1,
+		                               LISTEN_BACKLOG, err, sizeof err);
 		if (slots[i].listen_fd < 0) {
 			fprintf(stderr, "livegate: %s\n", err);
 			kill_workers(slots, i);

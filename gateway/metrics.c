@@ -157,6 +157,7 @@ int lg_metrics_render(const struct lg_shared *s, char **out, size_t *len)
 	metric(&b, "livegate_redis_reconnects_total", "counter", "Redis subscriber links re-established after a loss.", SUM(s, redis_reconnects));
 	metric(&b, "livegate_tokens_issued_total", "counter", "Tokens issued by POST /v1/tokens.", lg_get(&s->tokens_issued));
 	metric(&b, "livegate_api_publishes_total", "counter", "Messages published through POST /v1/publish.", lg_get(&s->api_publishes));
+	metric(&b, "livegate_api_publish_errors_total", "counter", "POST /v1/publish answered 503 because Redis did not take the message.", lg_get(&s->api_errors));
 	metric(&b, "livegate_worker_restarts_total", "counter", "Worker processes restarted after dying.", lg_get(&s->worker_restarts));
 
 	bprintf(&b, "# HELP livegate_auth_failures_total Tokens refused, by reason.\n"

@@ -2,8 +2,13 @@
  * process and its workers, so a scrape sums them without a round trip.
  *
  * Each worker slot has one writer (that worker, or main resetting gauges
- * when a worker dies); readers are the API threads. Relaxed atomics suffice:
- * a scrape needs each value whole, not a consistent snapshot.
+ * when a worker dies), which adds with lg_add: a plain load and store, no
+ * locked instruction on the delivery path. The API counters of struct
+ * lg_shared are written by several threads (libmicrohttpd's and the
+ * publisher's) and must use lg_add_mt, one atomic read-modify-write, or
+ * concurrent increments are lost. Readers are the API threads. Relaxed
+ * atomics suffice: a scrape needs each value whole, not a consistent
+ * snapshot.
  */
 #ifndef LG_GATEWAY_METRICS_H
 #define LG_GATEWAY_METRICS_H
@@ -54,10 +59,10 @@ struct lg_worker_stats {
 struct lg_shared {
 	_Atomic int   draining;
 	_Atomic int   n_workers;
-	lg_counter    tokens_issued;
-	lg_counter    api_publishes;
-	lg_counter    api_errors;
-	lg_counter    worker_restarts;
+	lg_counter    tokens_issued;    /* several writers: lg_add_mt */
+	lg_counter    api_publishes;    /* several writers: lg_add_mt */
+	lg_counter    api_errors;       /* several writers: lg_add_mt */
+	lg_counter    worker_restarts;  /* main's supervisor thread only */
 	struct lg_worker_stats w[LG_MAX_WORKERS];
 };
 
@@ -74,6 +79,12 @@ static inline void lg_add(lg_counter *c, uint64_t n)
 {
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
 	                      memory_order_relaxed);
+}
+
+/* Adds n to a counter that several threads write: no increment is lost. */
+static inline void lg_add_mt(lg_counter *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
 static inline void lg_set(lg_counter *c, uint64_t v)

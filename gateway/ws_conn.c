@@ -417,7 +417,7 @@ static void handle_subscribe(struct lg_worker *w, struct conn *c, json_t *msg)
 		return;
 	}
 	st = lg_token_verify(w->keys, json_string_value(tok), json_string_length(tok),
-	                     (int64_t)time(NULL), &cl);
+	                     (int64_t)time(NULL), w->cfg->max_token_lifetime, &cl);
 	if (st != LG_TOKEN_OK) {
 		lg_add(&w->st->auth_failures[st], 1);
 		conn_close(w, c, st == LG_TOKEN_EXPIRED ? 4002 : 4001, lg_token_status_name(st));

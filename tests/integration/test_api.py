@@ -1,8 +1,10 @@
 """The private API: bearer auth, POST /v1/tokens, POST /v1/publish, /healthz,
 /readyz and /metrics. Contract: "Private API"."""
 
+import base64
 import http.client
 import json
+import threading
 import time
 
 import jwt
@@ -22,6 +24,14 @@ METRIC_NAMES = [
     "livegate_closes_total",
     "livegate_delivery_seconds",
 ]
+
+
+def decode(token):
+    """The claims of an API token, verified by PyJWT. leeway=1: the API
+    writes iat with milliseconds, and PyJWT 2.6 (Debian 12) compares it with
+    a whole-second now, so within the second it was minted it would call
+    the token "not yet valid (iat)" (pyjwt#814, fixed in 2.7)."""
+    return jwt.decode(token, SECRET, algorithms=["HS256"], leeway=1)
 
 
 class ApiTestBase(harness.LivegateTestCase):
@@ -82,7 +92,7 @@ class TokensTest(ApiTestBase):
         self.assertTrue(now + 600 <= reply["expires_at"] <= int(time.time()) + 601, reply)
         # PyJWT, an independent implementation, accepts it with our secret.
         self.assertEqual(jwt.get_unverified_header(reply["token"])["alg"], "HS256")
-        claims = jwt.decode(reply["token"], SECRET, algorithms=["HS256"])
+        claims = decode(reply["token"])
         self.assertEqual(claims["channels"], ["todos", "user:42"])
         self.assertEqual(claims["exp"], reply["expires_at"])
         self.assertEqual(claims["sub"], "u42")
@@ -94,7 +104,7 @@ class TokensTest(ApiTestBase):
         status, reply = self.lg.api("POST", "/v1/tokens", {"channels": ["todos"]})
         self.assertEqual(status, 201, reply)
         self.assertTrue(now + 120 <= reply["expires_at"] <= int(time.time()) + 121, reply)
-        self.assertNotIn("sub", jwt.decode(reply["token"], SECRET, algorithms=["HS256"]))
+        self.assertNotIn("sub", decode(reply["token"]))
 
     def test_ttl_bounds(self):
         for ttl in (1, 86400):
@@ -223,6 +233,169 @@ class PublishTest(ApiTestBase):
         status, _, raw = self.lg.http("POST", "/v1/publish", b'{"channel":',
                                       headers={"Authorization": f"Bearer {API_KEY}"})
         self.assertError(status, raw, 400, "truncated JSON")
+
+
+class PublishAsWrittenTest(ApiTestBase):
+    """Issue 10, finding 13: data was parsed and re-serialized, so a big
+    integer was refused ("too big integer"), 0.1 became 0.10000000000000001
+    and -0 became 0. It is forwarded as the client wrote it, without the
+    whitespace between tokens (the contract's "compact JSON")."""
+
+    CASES = [
+        # (body as sent, payload Redis must carry)
+        (b'{"channel":"todos","data":{"id":12345678901234567890}}', b'{"id":12345678901234567890}'),
+        (b'{"channel":"todos","data":0.1}', b"0.1"),
+        (b'{"channel":"todos","data":-0}', b"-0"),
+        (b'{"channel":"todos","data":1.50E+2}', b"1.50E+2"),
+        (b'{"data" :\n [ 1 , "a  b" , {"x" : "\\u00e9\\n"} ] , "channel":"todos"}',
+         b'[1,"a  b",{"x":"\\u00e9\\n"}]'),
+        (b'{"channel":"todos","\\u0064ata":{"b":2,"a":1}}', b'{"b":2,"a":1}'),
+        (b'{"channel":"todos"}', b"null"),
+    ]
+
+    def post(self, raw):
+        return self.lg.http("POST", "/v1/publish", raw,
+                            headers={"Authorization": f"Bearer {API_KEY}"})
+
+    def test_payload_is_the_text_as_written(self):
+        sub = harness.RedisSubscriber(self.redis, "todos")
+        self.addCleanup(sub.close)
+        for body, expected in self.CASES:
+            with self.subTest(body=body):
+                status, _, raw = self.post(body)
+                self.assertEqual(status, 202, raw)
+                self.assertEqual(sub.next_message(), ("todos", expected))
+
+    async def test_clients_get_the_numbers_as_written(self):
+        ws, _ = await self.open_sub(self.lg, self.lg.mint_api(["todos"]))
+        status, _, raw = self.post(b'{"channel":"todos","data":{"id":12345678901234567890,'
+                                   b'"p":0.1,"z":-0}}')
+        self.assertEqual(status, 202, raw)
+        text = await ws.recv()
+        self.assertIn('"data":{"id":12345678901234567890,"p":0.1,"z":-0}', text)
+
+    def test_invalid_data_is_refused(self):
+        # jansson, which validates the body (and which the worker uses to
+        # decide what it embeds as JSON), refuses numbers beyond a double's
+        # range; the rest is invalid JSON.
+        for body in (b'{"channel":"todos","data":1e400}', b'{"channel":"todos","data":01}',
+                     b'{"channel":"todos","data":.5}', b'{"channel":"todos","data":NaN}',
+                     b'{"channel":"todos","data":1,"data":2}'):
+            with self.subTest(body=body):
+                status, _, raw = self.post(body)
+                self.assertError(status, raw, 400, repr(body))
+
+    def test_the_size_limit_applies_to_the_compact_text(self):
+        # 65,536 bytes of payload are the limit (LG_MAX_PAYLOAD, shared with
+        # the workers); whitespace around tokens does not count.
+        data = '"' + "x" * 65534 + '"'
+        status, _, raw = self.post(('{"channel":"todos","data":   ' + data + '   }').encode())
+        self.assertEqual(status, 202, raw)
+        status, _, raw = self.post(('{"channel":"todos","data":"' + "x" * 65535 + '"}').encode())
+        self.assertError(status, raw, 413, "one byte over")
+
+
+def token_claims_text(token):
+    part = token.split(".")[1]
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)).decode()
+
+
+class TokenLimitsTest(ApiTestBase):
+    """Issue 10, finding 13: 64 channels of 200 bytes answered
+    token_too_large from a verifier limit (12,288 bytes) below what the
+    WebSocket carries. The limit that binds is one 16 KiB WebSocket message:
+    a token is at most 16,320 bytes, leaving room for the subscribe envelope
+    (this harness writes it with spaces, as json.dumps does)."""
+
+    MAX_TOKEN = 16384 - 64
+
+    def names(self, n, length=200):
+        return [f"{i:03d}-" + "c" * (length - 4) for i in range(n)]
+
+    def test_64_names_of_200_bytes_get_a_clear_400(self):
+        status, reply = self.lg.api("POST", "/v1/tokens", {"channels": self.names(64)})
+        self.assertError(status, reply, 400, "64 x 200")
+        self.assertEqual(reply["error"], "token_too_large")
+        self.assertIn("16 KiB WebSocket message", reply["message"])
+        self.assertRegex(reply["message"], r"would be \d+ bytes, over the 16320")
+
+    async def test_the_largest_token_the_api_mints_is_accepted(self):
+        # As many 200-byte names as fit, then one more as long as fits.
+        n = max(k for k in range(1, 65)
+                if self.lg.api("POST", "/v1/tokens", {"channels": self.names(k)})[0] == 201)
+        self.assertGreaterEqual(n, 56, "the 16 KiB message, not 12 KiB, must bind")
+        token = None
+        for extra in range(200, 0, -1):
+            status, reply = self.lg.api("POST", "/v1/tokens",
+                                        {"channels": self.names(n) + ["x" * extra]})
+            if status == 201:
+                token = reply["token"]
+                break
+        self.assertIsNotNone(token)
+        self.assertGreater(len(token), self.MAX_TOKEN - 8, "not near the limit")
+        self.assertLessEqual(len(token), self.MAX_TOKEN)
+        ws, frame = await self.open_sub(self.lg, token)
+        self.assertEqual(len(frame["channels"]), n + 1)
+
+
+class IatTest(ApiTestBase):
+    """Contract v2: iat is the render time; the API writes milliseconds."""
+
+    def test_iat_has_milliseconds(self):
+        before = time.time()
+        token = self.lg.mint_api(["todos"])
+        after = time.time()
+        text = token_claims_text(token)
+        self.assertRegex(text, r'"iat":\d{10}\.\d{3}[,}]')
+        iat = json.loads(text)["iat"]
+        self.assertLessEqual(int(before * 1000) / 1000, iat)
+        self.assertLessEqual(iat, after + 0.001)
+
+
+class ConcurrentCountersTest(ApiTestBase):
+    """Issue 12: the API counters were written from libmicrohttpd's threads
+    with a load then a store (80,000 tokens read 79,996)."""
+
+    def run_concurrently(self, path, body, threads=8, per_thread=400):
+        """POSTs body to path threads x per_thread times from threads
+        keep-alive connections; returns the statuses that were not 2xx."""
+        failures = []
+
+        def run():
+            conn = http.client.HTTPConnection("127.0.0.1", self.lg.private_port, timeout=10)
+            hdrs = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+            for _ in range(per_thread):
+                conn.request("POST", path, body=json.dumps(body), headers=hdrs)
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status // 100 != 2:
+                    failures.append(resp.status)
+            conn.close()
+
+        workers = [threading.Thread(target=run) for _ in range(threads)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+        return failures
+
+    def test_tokens_issued_concurrently_are_all_counted(self):
+        before = self.lg.metrics().get("livegate_tokens_issued_total", 0)
+        self.assertEqual(self.run_concurrently("/v1/tokens", {"channels": ["todos"]}), [])
+        after = self.lg.metrics().get("livegate_tokens_issued_total", 0)
+        self.assertEqual(after - before, 8 * 400)
+
+    def test_publishes_made_concurrently_are_all_taken(self):
+        """Each publish suspends its connection until the publisher thread
+        resumes it, often before the handler has returned."""
+        sub = harness.RedisSubscriber(self.redis, "todos")
+        self.addCleanup(sub.close)
+        before = self.lg.metrics().get("livegate_api_publishes_total", 0)
+        self.assertEqual(self.run_concurrently("/v1/publish", {"channel": "todos", "data": 7}), [])
+        after = self.lg.metrics().get("livegate_api_publishes_total", 0)
+        self.assertEqual(after - before, 8 * 400)
+        for _ in range(8 * 400):
+            self.assertEqual(sub.next_message(), ("todos", b"7"))
 
 
 class HealthAndMetricsTest(ApiTestBase):

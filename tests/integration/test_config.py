@@ -17,7 +17,9 @@ ALL_VARIABLES = [
     "LIVEGATE_REDIS_URL", "LIVEGATE_PUBLIC_ADDR", "LIVEGATE_PRIVATE_ADDR",
     "LIVEGATE_ALLOWED_ORIGINS", "LIVEGATE_CHANNEL_PREFIX", "LIVEGATE_TOKEN_TTL",
     "LIVEGATE_WORKERS", "LIVEGATE_MAX_CONNECTIONS", "LIVEGATE_DRAIN_MS",
-    "LIVEGATE_LOG_LEVEL", "LIVEGATE_LOG_FORMAT",
+    "LIVEGATE_LOG_LEVEL", "LIVEGATE_LOG_FORMAT", "LIVEGATE_MAX_TOKEN_LIFETIME",
+    "LIVEGATE_RENDER_SLACK_MS", "LIVEGATE_REDIS_TLS_CA", "LIVEGATE_REDIS_TLS_CERT",
+    "LIVEGATE_REDIS_TLS_KEY", "LIVEGATE_REDIS_CLUSTER_PUBSUB",
 ]
 BAD_START_TIMEOUT = 5.0   # a bad setting must stop the start promptly
 SHORT_SECRET = "only-31-bytes-of-secret-value.."
@@ -41,22 +43,30 @@ class HelpTest(harness.LivegateTestCase):
                 self.assertRegex(text, rf"(?<![\w-]){flag}(?![\w-])", "flag form")
 
 
+def run_refused(test, overrides, args=()):
+    """Starts livegate with overrides expecting it to refuse promptly.
+    Returns (exit status, its non-empty stderr lines without sanitizer
+    runtime noise); fails test if it keeps running."""
+    redis_port = harness.free_port()  # nothing listens: start must fail before
+    lg = harness.Livegate(env=dict({"LIVEGATE_REDIS_URL": f"redis://127.0.0.1:{redis_port}",
+                                    "LIVEGATE_LOG_LEVEL": None}, **overrides),
+                          args=list(args))
+    test.addCleanup(shutil.rmtree, lg.workdir, True)
+    test.addCleanup(lg.stop)
+    lg.spawn()
+    try:
+        status = lg.proc.wait(timeout=BAD_START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        test.fail(f"livegate kept running with {overrides} {list(args)}; log:\n"
+                  + lg.log_tail())
+    return status, [ln for ln in lg.log_text().splitlines()
+                    if ln.strip() and not re.match(r"==\d+==", ln)]
+
+
 class BadSettingTest(harness.LivegateTestCase):
 
     def _run_bad(self, overrides, args=()):
-        redis_port = harness.free_port()  # nothing listens: start must fail before
-        lg = harness.Livegate(env=dict({"LIVEGATE_REDIS_URL": f"redis://127.0.0.1:{redis_port}",
-                                        "LIVEGATE_LOG_LEVEL": None}, **overrides),
-                              args=list(args))
-        self.addCleanup(shutil.rmtree, lg.workdir, True)
-        self.addCleanup(lg.stop)
-        lg.spawn()
-        try:
-            status = lg.proc.wait(timeout=BAD_START_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.fail(f"livegate kept running with {overrides} {list(args)}; log:\n"
-                      + lg.log_tail())
-        return status, [ln for ln in lg.log_text().splitlines() if ln.strip()]
+        return run_refused(self, overrides, args)
 
     def test_bad_values_stop_the_start(self):
         cases = [
@@ -84,6 +94,19 @@ class BadSettingTest(harness.LivegateTestCase):
             ("LIVEGATE_DRAIN_MS", {"LIVEGATE_DRAIN_MS": "soon"}),
             ("LIVEGATE_LOG_LEVEL", {"LIVEGATE_LOG_LEVEL": "loud"}),
             ("LIVEGATE_LOG_FORMAT", {"LIVEGATE_LOG_FORMAT": "xml"}),
+            ("LIVEGATE_MAX_TOKEN_LIFETIME", {"LIVEGATE_MAX_TOKEN_LIFETIME": "0"}),
+            ("LIVEGATE_MAX_TOKEN_LIFETIME", {"LIVEGATE_MAX_TOKEN_LIFETIME": "1w"}),
+            ("LIVEGATE_MAX_TOKEN_LIFETIME", {"LIVEGATE_MAX_TOKEN_LIFETIME": "100",
+                                             "LIVEGATE_TOKEN_TTL": "200"}),
+            ("LIVEGATE_RENDER_SLACK_MS", {"LIVEGATE_RENDER_SLACK_MS": "60001"}),
+            ("LIVEGATE_REDIS_CLUSTER_PUBSUB", {"LIVEGATE_REDIS_CLUSTER_PUBSUB": "both"}),
+            ("LIVEGATE_REDIS_TLS_CA", {"LIVEGATE_REDIS_TLS_CA": "/nonexistent/ca.pem"}),
+            ("LIVEGATE_REDIS_TLS_CA", {"LIVEGATE_REDIS_TLS_CA": "/"}),
+            ("LIVEGATE_REDIS_TLS_KEY", {"LIVEGATE_REDIS_TLS_CERT": "/etc/hostname"}),
+            ("LIVEGATE_REDIS_TLS_CERT", {"LIVEGATE_REDIS_TLS_KEY": "/etc/hostname"}),
+            ("LIVEGATE_PUBLIC_ADDR", {"LIVEGATE_PUBLIC_ADDR": "example.invalid:8080"}),
+            # Issue 10 finding 12: this pair was reported as LIVEGATE_SECRETS.
+            ("LIVEGATE_SECRETS_FILE", {"LIVEGATE_SECRETS_FILE": "/nonexistent/keys"}),
         ]
         for var, overrides in cases:
             with self.subTest(var=var, value=overrides.get(var)):
@@ -91,7 +114,8 @@ class BadSettingTest(harness.LivegateTestCase):
                 self.assertNotEqual(status, 0, f"exit status, stderr: {lines!r}")
                 self.assertGreater(status, 0, "must exit, not crash on a signal")
                 self.assertEqual(len(lines), 1, f"one stderr line expected: {lines!r}")
-                self.assertIn(var, lines[0])
+                # "livegate: <the variables at fault>: <what is wrong>"
+                self.assertIn(var, lines[0].split(": ")[1], "the line must name the variable first")
                 self.assertNotIn(SHORT_SECRET, lines[0], "a secret must never be printed")
 
     def test_bad_flag_value_names_the_setting(self):
@@ -131,7 +155,51 @@ class FlagsTest(harness.LivegateTestCase):
         self.assertFrame(await recv_json(ws), invalidate("todos", "via flags"))
 
 
+def parse_logfmt(line):
+    """One logfmt line as {key: value}, read the way go-logfmt (and Loki's
+    parser) read it: an unquoted value is taken byte for byte up to the next
+    space; a quoted one is unescaped with JSON string rules."""
+    out, i, n = {}, 0, len(line)
+    while i < n:
+        while i < n and line[i] == " ":
+            i += 1
+        if i >= n:
+            break
+        eq = line.index("=", i)
+        key, i = line[i:eq], eq + 1
+        if i < n and line[i] == '"':
+            j = i + 1
+            while line[j] != '"':
+                j += 2 if line[j] == "\\" else 1
+            out[key], i = json.loads(line[i:j + 1]), j + 1
+        else:
+            j = line.find(" ", i)
+            j = n if j < 0 else j
+            out[key], i = line[i:j], j
+    return out
+
+
 class LogFormatTest(harness.LivegateTestCase):
+
+    async def test_logfmt_values_read_back_exactly(self):
+        """Issue 10 finding 12: a backslash was written bare (channel=a\\b),
+        which logfmt parsers read back with the backslash doubled."""
+        redis = self.start_redis()
+        prefix = 'app\\1"x:'
+        lg = self.start_livegate(redis, env={"LIVEGATE_CHANNEL_PREFIX": prefix})
+        channel = "a\\b"
+        ws, _ = await self.open_sub(lg, mint_pyjwt([channel]))
+        # Too large to embed: logged as payload_too_large with the channel.
+        redis.publish(prefix + channel, "x" * 70000)
+        self.assertEqual((await recv_json(ws))["channel"], channel)
+        harness.wait_until(lambda: "payload_too_large" in lg.log_text(), 5,
+                           what="the payload_too_large line")
+        lines = [parse_logfmt(ln) for ln in lg.log_text().splitlines()
+                 if ln.startswith("ts=")]
+        start = [ln for ln in lines if ln.get("event") == "start"]
+        self.assertEqual(start[0]["channel_prefix"], prefix)
+        big = [ln for ln in lines if ln.get("event") == "payload_too_large"]
+        self.assertEqual(big[0]["channel"], channel)
 
     async def test_json_log_lines(self):
         redis = self.start_redis()

@@ -137,7 +137,7 @@ static struct lg_keyring *ring_with(const char *kid1, const char *key1,
 static enum lg_token_status verify_str(const struct lg_keyring *kr, const char *tok)
 {
 	struct lg_token_claims c;
-	enum lg_token_status st = lg_token_verify(kr, tok, strlen(tok), NOW, &c);
+	enum lg_token_status st = lg_token_verify(kr, tok, strlen(tok), NOW, 0, &c);
 
 	if (st != LG_TOKEN_OK) {
 		/* The contract: nothing owned, all zero. */
@@ -452,7 +452,7 @@ START_TEST(keyring_parse_list_ok)
 	ck_assert_int_eq(parse_list(kr, spec, err, sizeof err), 0);
 	ck_assert_int_eq(lg_keyring_count(kr), 2);
 	/* The first key signs, with its kid. */
-	ck_assert_int_eq(lg_token_sign(kr, ch, 1, NULL, NOW, NOW + 60, &tok, err, sizeof err), 0);
+	ck_assert_int_eq(lg_token_sign(kr, ch, 1, NULL, NOW * 1000, NOW + 60, &tok, err, sizeof err), 0);
 	hdr = unb64(tok, (size_t)(strchr(tok, '.') - tok));
 	ck_assert_str_eq(hdr, HDR_K1);
 	ck_assert_int_eq(verify_str(kr, tok), LG_TOKEN_OK);
@@ -475,7 +475,7 @@ START_TEST(keyring_parse_list_key_with_colon)
 	char *spec = fmt("k:%s", key), *tok, err[160];
 
 	ck_assert_int_eq(parse_list(kr, spec, err, sizeof err), 0);
-	ck_assert_int_eq(lg_token_sign(kr, ch, 1, NULL, NOW, NOW + 60, &tok, err, sizeof err), 0);
+	ck_assert_int_eq(lg_token_sign(kr, ch, 1, NULL, NOW * 1000, NOW + 60, &tok, err, sizeof err), 0);
 	ck_assert_int_eq(verify_str(ref, tok), LG_TOKEN_OK);
 	free(tok);
 	free(spec);
@@ -549,13 +549,13 @@ START_TEST(keyring_parse_file_ok)
 	ck_assert_int_eq(parse_file(kr, text, err, sizeof err), 0);
 	ck_assert_int_eq(lg_keyring_count(kr), 2);
 	/* Trimming kept the keys intact: tokens agree with a reference ring. */
-	ck_assert_int_eq(lg_token_sign(kr, ch, 1, NULL, NOW, NOW + 60, &tok, err, sizeof err), 0);
+	ck_assert_int_eq(lg_token_sign(kr, ch, 1, NULL, NOW * 1000, NOW + 60, &tok, err, sizeof err), 0);
 	ck_assert_int_eq(verify_str(ref, tok), LG_TOKEN_OK);
 	free(tok);
 	lg_keyring_free(ref);
 	/* And the last line (no newline) kept its key too. */
 	ref = ring_with("k2", K2, NULL, NULL);
-	ck_assert_int_eq(lg_token_sign(ref, ch, 1, NULL, NOW, NOW + 60, &tok, err, sizeof err), 0);
+	ck_assert_int_eq(lg_token_sign(ref, ch, 1, NULL, NOW * 1000, NOW + 60, &tok, err, sizeof err), 0);
 	ck_assert_int_eq(verify_str(kr, tok), LG_TOKEN_OK);
 	free(tok);
 	lg_keyring_free(kr);
@@ -619,12 +619,12 @@ START_TEST(sign_verify_round_trip)
 	struct lg_token_claims c;
 	char err[160], *tok, *claims;
 
-	ck_assert_int_eq(lg_token_sign(kr, ch, 2, "u42", NOW, NOW + 600, &tok, err, sizeof err), 0);
+	ck_assert_int_eq(lg_token_sign(kr, ch, 2, "u42", NOW * 1000, NOW + 600, &tok, err, sizeof err), 0);
 	claims = unb64(strchr(tok, '.') + 1, (size_t)(strrchr(tok, '.') - strchr(tok, '.') - 1));
-	ck_assert_str_eq(claims, "{\"channels\":[\"todos\",\"user:42\"],\"iat\":1700000000,"
-	                 "\"exp\":1700000600,\"sub\":\"u42\"}");
+	ck_assert_str_eq(claims, "{\"channels\":[\"todos\",\"user:42\"],\"exp\":1700000600,"
+	                 "\"sub\":\"u42\",\"iat\":1700000000.000}");
 	free(claims);
-	ck_assert_int_eq(lg_token_verify(kr, tok, strlen(tok), NOW, &c), LG_TOKEN_OK);
+	ck_assert_int_eq(lg_token_verify(kr, tok, strlen(tok), NOW, 0, &c), LG_TOKEN_OK);
 	ck_assert_uint_eq(c.n_channels, 2);
 	ck_assert_str_eq(c.channels[0], "todos");
 	ck_assert_str_eq(c.channels[1], "user:42");
@@ -638,18 +638,18 @@ START_TEST(sign_verify_round_trip)
 	lg_token_claims_free(&c); /* twice is harmless */
 	lg_token_claims_free(NULL);
 	/* out may be NULL: status only. */
-	ck_assert_int_eq(lg_token_verify(kr, tok, strlen(tok), NOW, NULL), LG_TOKEN_OK);
-	ck_assert_int_eq(lg_token_verify(kr, tok, strlen(tok), NOW + 600, NULL), LG_TOKEN_EXPIRED);
+	ck_assert_int_eq(lg_token_verify(kr, tok, strlen(tok), NOW, 0, NULL), LG_TOKEN_OK);
+	ck_assert_int_eq(lg_token_verify(kr, tok, strlen(tok), NOW + 600, 0, NULL), LG_TOKEN_EXPIRED);
 	free(tok);
 
 	/* Without sub; a ring whose first key has no kid gives no "kid". */
 	lg_keyring_free(kr);
 	kr = ring_with(NULL, K1, NULL, NULL);
-	ck_assert_int_eq(lg_token_sign(kr, ch, 1, NULL, NOW, NOW + 1, &tok, err, sizeof err), 0);
+	ck_assert_int_eq(lg_token_sign(kr, ch, 1, NULL, NOW * 1000, NOW + 1, &tok, err, sizeof err), 0);
 	claims = unb64(tok, (size_t)(strchr(tok, '.') - tok));
 	ck_assert_str_eq(claims, HDR);
 	free(claims);
-	ck_assert_int_eq(lg_token_verify(kr, tok, strlen(tok), NOW, &c), LG_TOKEN_OK);
+	ck_assert_int_eq(lg_token_verify(kr, tok, strlen(tok), NOW, 0, &c), LG_TOKEN_OK);
 	ck_assert_ptr_null(c.sub);
 	ck_assert_uint_eq(c.n_channels, 1);
 	lg_token_claims_free(&c);
@@ -667,32 +667,32 @@ START_TEST(sign_rejects_bad_input)
 	char sub[LG_SUB_MAX_LEN + 2], err[160], sentinel = 0, *tok = &sentinel;
 	size_t i;
 
-	ck_assert_int_eq(lg_token_sign(empty, ok, 1, NULL, NOW, NOW + 1, &tok, err, sizeof err), -1);
+	ck_assert_int_eq(lg_token_sign(empty, ok, 1, NULL, NOW * 1000, NOW + 1, &tok, err, sizeof err), -1);
 	ck_assert_ptr_null(tok);
-	ck_assert_int_eq(lg_token_sign(NULL, ok, 1, NULL, NOW, NOW + 1, &tok, err, sizeof err), -1);
-	ck_assert_int_eq(lg_token_sign(kr, ok, 0, NULL, NOW, NOW + 1, &tok, err, sizeof err), -1);
-	ck_assert_int_eq(lg_token_sign(kr, bad, 1, NULL, NOW, NOW + 1, &tok, err, sizeof err), -1);
-	ck_assert_int_eq(lg_token_sign(kr, nul, 1, NULL, NOW, NOW + 1, &tok, err, sizeof err), -1);
+	ck_assert_int_eq(lg_token_sign(NULL, ok, 1, NULL, NOW * 1000, NOW + 1, &tok, err, sizeof err), -1);
+	ck_assert_int_eq(lg_token_sign(kr, ok, 0, NULL, NOW * 1000, NOW + 1, &tok, err, sizeof err), -1);
+	ck_assert_int_eq(lg_token_sign(kr, bad, 1, NULL, NOW * 1000, NOW + 1, &tok, err, sizeof err), -1);
+	ck_assert_int_eq(lg_token_sign(kr, nul, 1, NULL, NOW * 1000, NOW + 1, &tok, err, sizeof err), -1);
 	for (i = 0; i <= LG_TOKEN_MAX_CHANNELS; i++)
 		many[i] = "c";
-	ck_assert_int_eq(lg_token_sign(kr, many, LG_TOKEN_MAX_CHANNELS + 1, NULL, NOW, NOW + 1,
+	ck_assert_int_eq(lg_token_sign(kr, many, LG_TOKEN_MAX_CHANNELS + 1, NULL, NOW * 1000, NOW + 1,
 	                               &tok, err, sizeof err), -1);
-	ck_assert_int_eq(lg_token_sign(kr, many, LG_TOKEN_MAX_CHANNELS, NULL, NOW, NOW + 1,
+	ck_assert_int_eq(lg_token_sign(kr, many, LG_TOKEN_MAX_CHANNELS, NULL, NOW * 1000, NOW + 1,
 	                               &tok, err, sizeof err), 0);
 	free(tok);
 	memset(sub, 's', sizeof sub);
 	sub[LG_SUB_MAX_LEN + 1] = '\0';
-	ck_assert_int_eq(lg_token_sign(kr, ok, 1, sub, NOW, NOW + 1, &tok, err, sizeof err), -1);
+	ck_assert_int_eq(lg_token_sign(kr, ok, 1, sub, NOW * 1000, NOW + 1, &tok, err, sizeof err), -1);
 	sub[LG_SUB_MAX_LEN] = '\0';
-	ck_assert_int_eq(lg_token_sign(kr, ok, 1, sub, NOW, NOW + 1, &tok, err, sizeof err), 0);
+	ck_assert_int_eq(lg_token_sign(kr, ok, 1, sub, NOW * 1000, NOW + 1, &tok, err, sizeof err), 0);
 	ck_assert_int_eq(verify_str(kr, tok), LG_TOKEN_OK);
 	free(tok);
-	ck_assert_int_eq(lg_token_sign(kr, ok, 1, "\xff", NOW, NOW + 1, &tok, err, sizeof err), -1);
+	ck_assert_int_eq(lg_token_sign(kr, ok, 1, "\xff", NOW * 1000, NOW + 1, &tok, err, sizeof err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "UTF-8"));
 	ck_assert_int_eq(lg_token_sign(kr, ok, 1, NULL, -1, NOW, &tok, err, sizeof err), -1);
-	ck_assert_int_eq(lg_token_sign(kr, ok, 1, NULL, NOW, ((int64_t)1 << 53) + 1,
+	ck_assert_int_eq(lg_token_sign(kr, ok, 1, NULL, NOW * 1000, ((int64_t)1 << 53) + 1,
 	                               &tok, err, sizeof err), -1);
-	ck_assert_int_eq(lg_token_sign(kr, ok, 1, NULL, NOW, NOW, NULL, err, sizeof err), -1);
+	ck_assert_int_eq(lg_token_sign(kr, ok, 1, NULL, NOW * 1000, NOW, NULL, err, sizeof err), -1);
 
 	/* 64 channels of 200 bytes would make a token over LG_TOKEN_MAX_LEN:
 	 * refused rather than minting a token verify would refuse. */
@@ -703,9 +703,9 @@ START_TEST(sign_rejects_bad_input)
 		big[i][LG_CHANNEL_MAX_LEN] = '\0';
 		many[i] = big[i];
 	}
-	ck_assert_int_eq(lg_token_sign(kr, many, LG_TOKEN_MAX_CHANNELS, NULL, NOW, NOW + 1,
+	ck_assert_int_eq(lg_token_sign(kr, many, LG_TOKEN_MAX_CHANNELS, NULL, NOW * 1000, NOW + 1,
 	                               &tok, err, sizeof err), -1);
-	ck_assert_ptr_nonnull(strstr(err, "longer than"));
+	ck_assert_ptr_nonnull(strstr(err, "16 KiB WebSocket message"));
 	ck_assert_ptr_null(tok);
 	lg_keyring_free(kr);
 	lg_keyring_free(empty);
@@ -725,7 +725,7 @@ START_TEST(malformed_structure)
 	ck_assert_int_eq(verify_str(kr, good), LG_TOKEN_OK);
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		ck_assert_msg(verify_str(kr, bad[i]) == LG_TOKEN_MALFORMED, "\"%s\"", bad[i]);
-	ck_assert_int_eq(lg_token_verify(kr, NULL, 10, NOW, NULL), LG_TOKEN_MALFORMED);
+	ck_assert_int_eq(lg_token_verify(kr, NULL, 10, NOW, 0, NULL), LG_TOKEN_MALFORMED);
 	/* Extra part, stray characters, padding, whitespace. */
 	t = fmt("%s.x", good);
 	ck_assert_int_eq(verify_str(kr, t), LG_TOKEN_MALFORMED);
@@ -746,7 +746,7 @@ START_TEST(malformed_structure)
 	/* A NUL inside the given length. */
 	t = xstrdup(good);
 	t[5] = '\0';
-	ck_assert_int_eq(lg_token_verify(kr, t, strlen(good), NOW, NULL), LG_TOKEN_MALFORMED);
+	ck_assert_int_eq(lg_token_verify(kr, t, strlen(good), NOW, 0, NULL), LG_TOKEN_MALFORMED);
 	free(t);
 	/* Header or claims that are not JSON objects. */
 	assert_token(kr, "[\"HS256\"]", "{\"channels\":[\"a\"],\"exp\":1800000000}", K1, LG_TOKEN_MALFORMED);
@@ -794,7 +794,9 @@ static char *padded_token(size_t pad)
 START_TEST(token_length_limit)
 {
 	struct lg_keyring *kr = ring_with(NULL, K1, NULL, NULL);
-	size_t pad = 8000;
+	/* Start a little below the limit: base64url makes 3 claim bytes 4
+	 * token bytes, and the header, signature and other claims take ~150. */
+	size_t pad = LG_TOKEN_MAX_LEN * 3 / 4 - 200;
 	char *t = padded_token(pad), *junk;
 
 	/* Grow the padding to the largest token within the limit. */
@@ -814,7 +816,7 @@ START_TEST(token_length_limit)
 	ck_assert_ptr_nonnull(junk);
 	memset(junk, 'A', LG_TOKEN_MAX_LEN * 4);
 	junk[10] = junk[20] = '.';
-	ck_assert_int_eq(lg_token_verify(kr, junk, LG_TOKEN_MAX_LEN * 4, NOW, NULL),
+	ck_assert_int_eq(lg_token_verify(kr, junk, LG_TOKEN_MAX_LEN * 4, NOW, 0, NULL),
 	                 LG_TOKEN_MALFORMED);
 	free(junk);
 	lg_keyring_free(kr);
@@ -969,7 +971,7 @@ static char *sign1(const struct lg_keyring *kr)
 	const char *ch[] = { "todos" };
 	char err[160], *tok = NULL;
 
-	ck_assert_int_eq(lg_token_sign(kr, ch, 1, NULL, NOW, NOW + 3600, &tok, err, sizeof err), 0);
+	ck_assert_int_eq(lg_token_sign(kr, ch, 1, NULL, NOW * 1000, NOW + 3600, &tok, err, sizeof err), 0);
 	return tok;
 }
 
@@ -1070,7 +1072,7 @@ START_TEST(claims_channels_dedupe)
 	char *t = mk_token(HDR, "{\"channels\":[\"b\",\"a\",\"b\",\"c\",\"a\",\"ab\"]," EXP "}", K1);
 	struct lg_token_claims c;
 
-	ck_assert_int_eq(lg_token_verify(kr, t, strlen(t), NOW, &c), LG_TOKEN_OK);
+	ck_assert_int_eq(lg_token_verify(kr, t, strlen(t), NOW, 0, &c), LG_TOKEN_OK);
 	ck_assert_uint_eq(c.n_channels, 4);
 	ck_assert_str_eq(c.channels[0], "b");
 	ck_assert_str_eq(c.channels[1], "a");
@@ -1109,7 +1111,7 @@ START_TEST(claims_exp)
 
 	claims = fmt("{\"channels\":[\"a\"],\"exp\":%lld.75}", (long long)NOW + 1);
 	t = mk_token(HDR, claims, K1);
-	ck_assert_int_eq(lg_token_verify(kr, t, strlen(t), NOW, &c), LG_TOKEN_OK);
+	ck_assert_int_eq(lg_token_verify(kr, t, strlen(t), NOW, 0, &c), LG_TOKEN_OK);
 	ck_assert_int_eq(c.exp, NOW + 1);
 	lg_token_claims_free(&c);
 	free(t);
@@ -1141,7 +1143,7 @@ START_TEST(claims_nbf_iat)
 	claims = fmt("{\"channels\":[\"a\"]," EXP ",\"iat\":%lld.2,\"nbf\":%lld}",
 	             (long long)NOW - 10, (long long)NOW - 5);
 	t = mk_token(HDR, claims, K1);
-	ck_assert_int_eq(lg_token_verify(kr, t, strlen(t), NOW, &c), LG_TOKEN_OK);
+	ck_assert_int_eq(lg_token_verify(kr, t, strlen(t), NOW, 0, &c), LG_TOKEN_OK);
 	ck_assert_int_eq(c.iat, NOW - 10);
 	ck_assert_int_eq(c.nbf, NOW - 5);
 	ck_assert_int_eq(c.exp, 1800000000);
@@ -1171,7 +1173,7 @@ START_TEST(claims_sub)
 
 	claims = fmt("{\"channels\":[\"a\"]," EXP ",\"sub\":\"u\\u00e9\",\"aud\":\"x\",\"extra\":{}}");
 	t = mk_token(HDR, claims, K1);
-	ck_assert_int_eq(lg_token_verify(kr, t, strlen(t), NOW, &c), LG_TOKEN_OK);
+	ck_assert_int_eq(lg_token_verify(kr, t, strlen(t), NOW, 0, &c), LG_TOKEN_OK);
 	ck_assert_str_eq(c.sub, "u\xc3\xa9");
 	lg_token_claims_free(&c);
 	free(t);
@@ -1204,13 +1206,13 @@ START_TEST(verify_zeroes_out_on_failure)
 	char *t = mk_token(HDR, "{\"channels\":[\"a\",\"b\"],\"exp\":1,\"sub\":\"x\"}", K1);
 
 	memset(&c, 0xa5, sizeof c);
-	ck_assert_int_eq(lg_token_verify(kr, t, strlen(t), NOW, &c), LG_TOKEN_EXPIRED);
+	ck_assert_int_eq(lg_token_verify(kr, t, strlen(t), NOW, 0, &c), LG_TOKEN_EXPIRED);
 	ck_assert_ptr_null(c.channels);
 	ck_assert_ptr_null(c.sub);
 	ck_assert_uint_eq(c.n_channels, 0);
 	ck_assert_int_eq(c.exp, 0);
 	memset(&c, 0xa5, sizeof c);
-	ck_assert_int_eq(lg_token_verify(kr, "x", 1, NOW, &c), LG_TOKEN_MALFORMED);
+	ck_assert_int_eq(lg_token_verify(kr, "x", 1, NOW, 0, &c), LG_TOKEN_MALFORMED);
 	ck_assert_ptr_null(c.channels);
 	ck_assert_uint_eq(c.n_channels, 0);
 	free(t);
@@ -1236,7 +1238,7 @@ START_TEST(libjwt_signs_we_verify)
 	ck_assert_int_eq(jwt_add_grants_json(jwt, grants), 0);
 	tok = jwt_encode_str(jwt);
 	ck_assert_ptr_nonnull(tok);
-	ck_assert_int_eq(lg_token_verify(kr, tok, strlen(tok), NOW, &c), LG_TOKEN_OK);
+	ck_assert_int_eq(lg_token_verify(kr, tok, strlen(tok), NOW, 0, &c), LG_TOKEN_OK);
 	ck_assert_uint_eq(c.n_channels, 2);
 	ck_assert_str_eq(c.channels[0], "todos");
 	ck_assert_str_eq(c.channels[1], "user:42");
@@ -1282,13 +1284,22 @@ START_TEST(we_sign_libjwt_verifies)
 	json_t *got, *want;
 	jwt_t *jwt = NULL;
 
-	ck_assert_int_eq(lg_token_sign(kr, ch, 2, "u42", NOW, NOW + 600, &tok, err, sizeof err), 0);
+	ck_assert_int_eq(lg_token_sign(kr, ch, 2, "u42", NOW * 1000 + 250, NOW + 600, &tok, err,
+	                               sizeof err), 0);
 	ck_assert_int_eq(jwt_decode(&jwt, tok, (const unsigned char *)K1, (int)strlen(K1)), 0);
 	ck_assert_int_eq(jwt_get_alg(jwt), JWT_ALG_HS256);
 	ck_assert_str_eq(jwt_get_header(jwt, "kid"), "k1");
 	ck_assert_str_eq(jwt_get_header(jwt, "typ"), "JWT");
 	ck_assert_int_eq(jwt_get_grant_int(jwt, "exp"), NOW + 600);
-	ck_assert_int_eq(jwt_get_grant_int(jwt, "iat"), NOW);
+	/* iat carries milliseconds: a real, read as one by libjwt too. */
+	chjson = jwt_get_grants_json(jwt, "iat");
+	ck_assert_ptr_nonnull(chjson);
+	got = json_loads(chjson, JSON_DECODE_ANY, NULL);
+	ck_assert_ptr_nonnull(got);
+	ck_assert(json_is_real(got));
+	ck_assert(json_real_value(got) == 1700000000.25);
+	json_decref(got);
+	free(chjson);
 	ck_assert_str_eq(jwt_get_grant(jwt, "sub"), "u42");
 	chjson = jwt_get_grants_json(jwt, "channels");
 	ck_assert_ptr_nonnull(chjson);

@@ -4,6 +4,8 @@
 #include "check_main.h"
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
 
 #include "config.h"
 #include "redis_url.h"
@@ -55,6 +57,66 @@ START_TEST(defaults)
 	ck_assert_uint_eq(c.max_connections, 19000);
 	ck_assert_uint_eq(c.drain_ms, 5000);
 	ck_assert_ptr_null(c.api_key);
+	ck_assert_uint_eq(c.max_token_lifetime, 604800);
+	ck_assert_uint_eq(c.render_slack_ms, 1000);
+	ck_assert_ptr_null(c.redis_tls_ca);
+	ck_assert_ptr_null(c.redis_tls_cert);
+	ck_assert_ptr_null(c.redis_tls_key);
+	ck_assert_int_eq(c.redis_cluster_pubsub, LG_CLUSTER_SHARDED);
+	lg_config_free(&c);
+}
+END_TEST
+
+START_TEST(new_settings)
+{
+	char path[] = "/tmp/livegate-test-pem-XXXXXX";
+	int fd = mkstemp(path);
+	char ca[64], cert[64], key[64];
+	const char *env[] = { "LIVEGATE_SECRET=" KEY32, "LIVEGATE_MAX_TOKEN_LIFETIME=3600",
+	                      "LIVEGATE_RENDER_SLACK_MS=0", "LIVEGATE_REDIS_CLUSTER_PUBSUB=global",
+	                      ca, cert, key, NULL };
+	struct lg_config c;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(ca, sizeof ca, "LIVEGATE_REDIS_TLS_CA=%s", path);
+	snprintf(cert, sizeof cert, "LIVEGATE_REDIS_TLS_CERT=%s", path);
+	snprintf(key, sizeof key, "LIVEGATE_REDIS_TLS_KEY=%s", path);
+	ck_assert_msg(load(&c, env, 0, NULL) == 0, "%s", errbuf);
+	ck_assert_uint_eq(c.max_token_lifetime, 3600);
+	ck_assert_uint_eq(c.render_slack_ms, 0);
+	ck_assert_int_eq(c.redis_cluster_pubsub, LG_CLUSTER_GLOBAL);
+	ck_assert_str_eq(c.redis_tls_ca, path);
+	ck_assert_str_eq(c.redis_tls_cert, path);
+	ck_assert_str_eq(c.redis_tls_key, path);
+	lg_config_free(&c);
+	/* A client certificate without its key (and the other way round). */
+	env[6] = NULL;
+	ck_assert_int_eq(load(&c, env, 0, NULL), -1);
+	ck_assert_msg(strncmp(errbuf, "LIVEGATE_REDIS_TLS_KEY:", 23) == 0, "%s", errbuf);
+	lg_config_free(&c);
+	env[5] = key;
+	ck_assert_int_eq(load(&c, env, 0, NULL), -1);
+	ck_assert_msg(strncmp(errbuf, "LIVEGATE_REDIS_TLS_CERT:", 24) == 0, "%s", errbuf);
+	lg_config_free(&c);
+	unlink(path);
+}
+END_TEST
+
+/* The lifetime cap may not refuse what the API itself issues. */
+START_TEST(max_lifetime_covers_token_ttl)
+{
+	const char *ok[] = { "LIVEGATE_SECRET=" KEY32, "LIVEGATE_TOKEN_TTL=600",
+	                     "LIVEGATE_MAX_TOKEN_LIFETIME=600", NULL };
+	const char *bad[] = { "LIVEGATE_SECRET=" KEY32, "LIVEGATE_TOKEN_TTL=600",
+	                      "LIVEGATE_MAX_TOKEN_LIFETIME=599", NULL };
+	struct lg_config c;
+
+	ck_assert_int_eq(load(&c, ok, 0, NULL), 0);
+	lg_config_free(&c);
+	ck_assert_int_eq(load(&c, bad, 0, NULL), -1);
+	ck_assert_msg(strncmp(errbuf, "LIVEGATE_MAX_TOKEN_LIFETIME:", 28) == 0, "%s", errbuf);
+	ck_assert_ptr_nonnull(strstr(errbuf, "LIVEGATE_TOKEN_TTL"));
 	lg_config_free(&c);
 }
 END_TEST
@@ -97,6 +159,19 @@ static const struct bad bads[] = {
 	{ "LIVEGATE_API_KEY", "short" },
 	{ "LIVEGATE_LOG_LEVEL", "verbose" },
 	{ "LIVEGATE_LOG_FORMAT", "xml" },
+	{ "LIVEGATE_MAX_TOKEN_LIFETIME", "0" },
+	{ "LIVEGATE_MAX_TOKEN_LIFETIME", "315360001" },
+	{ "LIVEGATE_MAX_TOKEN_LIFETIME", "7d" },
+	{ "LIVEGATE_MAX_TOKEN_LIFETIME", "60" },         /* below the default TOKEN_TTL */
+	{ "LIVEGATE_RENDER_SLACK_MS", "60001" },
+	{ "LIVEGATE_RENDER_SLACK_MS", "-1" },
+	{ "LIVEGATE_REDIS_CLUSTER_PUBSUB", "shard" },
+	{ "LIVEGATE_REDIS_TLS_CA", "/nonexistent/ca.pem" },
+	{ "LIVEGATE_REDIS_TLS_CA", "/tmp" },              /* a directory */
+	{ "LIVEGATE_REDIS_TLS_CERT", "/nonexistent/client.pem" },
+	{ "LIVEGATE_REDIS_TLS_KEY", "/nonexistent/client.key" },
+	{ "LIVEGATE_PUBLIC_ADDR", "localhost" },
+	{ "LIVEGATE_PUBLIC_ADDR", "[::1]" },
 };
 
 START_TEST(bad_values_name_the_variable)
@@ -120,6 +195,9 @@ START_TEST(secret_settings)
 	const char *none[] = { NULL };
 	const char *two[] = { "LIVEGATE_SECRET=" KEY32, "LIVEGATE_SECRETS=a:" KEY32, NULL };
 	const char *empty[] = { "LIVEGATE_SECRET=", NULL };
+	const char *secret_and_file[] = { "LIVEGATE_SECRET=" KEY32, "LIVEGATE_SECRETS_FILE=/k", NULL };
+	const char *all_three[] = { "LIVEGATE_SECRET=" KEY32, "LIVEGATE_SECRETS=a:" KEY32,
+	                            "LIVEGATE_SECRETS_FILE=/k", NULL };
 	struct lg_config c;
 
 	ck_assert_int_eq(load(&c, none, 0, NULL), -1);
@@ -127,6 +205,15 @@ START_TEST(secret_settings)
 	lg_config_free(&c);
 	ck_assert_int_eq(load(&c, two, 0, NULL), -1);
 	ck_assert_ptr_nonnull(strstr(errbuf, "only one"));
+	ck_assert_msg(strncmp(errbuf, "LIVEGATE_SECRET and LIVEGATE_SECRETS:", 37) == 0, "%s", errbuf);
+	lg_config_free(&c);
+	/* Issue 10 finding 12: this pair was reported as LIVEGATE_SECRETS. */
+	ck_assert_int_eq(load(&c, secret_and_file, 0, NULL), -1);
+	ck_assert_msg(strncmp(errbuf, "LIVEGATE_SECRET and LIVEGATE_SECRETS_FILE:", 42) == 0, "%s", errbuf);
+	lg_config_free(&c);
+	ck_assert_int_eq(load(&c, all_three, 0, NULL), -1);
+	ck_assert_msg(strncmp(errbuf, "LIVEGATE_SECRET, LIVEGATE_SECRETS and LIVEGATE_SECRETS_FILE:",
+	                      60) == 0, "%s", errbuf);
 	lg_config_free(&c);
 	ck_assert_int_eq(load(&c, empty, 0, NULL), -1);
 	lg_config_free(&c);
@@ -156,6 +243,9 @@ START_TEST(help_lists_every_variable)
 		"LIVEGATE_ALLOWED_ORIGINS", "LIVEGATE_CHANNEL_PREFIX", "LIVEGATE_TOKEN_TTL",
 		"LIVEGATE_WORKERS", "LIVEGATE_MAX_CONNECTIONS", "LIVEGATE_DRAIN_MS",
 		"LIVEGATE_LOG_LEVEL", "LIVEGATE_LOG_FORMAT", "--drain-ms", "--secrets-file",
+		"LIVEGATE_MAX_TOKEN_LIFETIME", "--max-token-lifetime", "LIVEGATE_RENDER_SLACK_MS",
+		"LIVEGATE_REDIS_TLS_CA", "LIVEGATE_REDIS_TLS_CERT", "LIVEGATE_REDIS_TLS_KEY",
+		"LIVEGATE_REDIS_CLUSTER_PUBSUB", "--redis-cluster-pubsub", "localhost:port",
 	};
 
 	lg_config_usage(f);
@@ -194,8 +284,44 @@ START_TEST(addresses)
 	ck_assert_int_eq(lg_addr_parse(&a, "[::1]:8080", err, sizeof err), 0);
 	ck_assert_int_eq(a.sa.ss_family, AF_INET6);
 	ck_assert_int_eq(lg_addr_parse(&a, "localhost:1", err, sizeof err), 0);
+	ck_assert_int_eq(a.sa.ss_family, AF_INET);
+	ck_assert_uint_eq(ntohl(((struct sockaddr_in *)&a.sa)->sin_addr.s_addr), INADDR_LOOPBACK);
 	ck_assert_int_eq(lg_addr_parse(&a, "[::1:8080", err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "localhost:port"));
 	ck_assert_int_eq(lg_addr_parse(&a, ":80", err, sizeof err), -1);
+	/* The message states the rule that is applied (issue 14): a host
+	 * name other than localhost is refused, and the message says so. */
+	ck_assert_int_eq(lg_addr_parse(&a, "example.com:8621", err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "example.com is not an IP address") &&
+	              strstr(err, "not resolved") && strstr(err, "localhost:port"), "%s", err);
+	ck_assert_int_eq(lg_addr_parse(&a, "0.0.0.0:8080", err, sizeof err), 0);
+	ck_assert_int_eq(lg_addr_parse(&a, "[::]:8080", err, sizeof err), 0);
+}
+END_TEST
+
+START_TEST(unknown_variables_are_named)
+{
+	char *envp[] = { "PATH=/bin", "LIVEGATE_SECRET=" KEY32, "LIVEGATE_PUBLIC_ADR=1.2.3.4:80",
+	                 "LIVEGATE_INTERNAL_WORKER=0,3,4", "LIVEGATE_SECRET_FILE=/k",
+	                 "LIVEGATE_FROBNICATE=1", "LIVEGATE_REDIS_URL=redis://h", "livegate_secret=x",
+	                 "LIVEGATE_TOKENTTL=5", "LIVEGATE_=", NULL };
+	struct lg_env_unknown u[8];
+	size_t n = lg_config_unknown_env(envp, u, 8);
+
+	ck_assert_uint_eq(n, 5);
+	ck_assert_int_eq((int)u[0].len, 19);
+	ck_assert_int_eq(strncmp(u[0].name, "LIVEGATE_PUBLIC_ADR", u[0].len), 0);
+	ck_assert_str_eq(u[0].suggestion, "LIVEGATE_PUBLIC_ADDR");
+	ck_assert_int_eq(strncmp(u[1].name, "LIVEGATE_SECRET_FILE=", u[1].len + 1), 0);
+	ck_assert_str_eq(u[1].suggestion, "LIVEGATE_SECRETS_FILE");
+	ck_assert_int_eq(strncmp(u[2].name, "LIVEGATE_FROBNICATE=", u[2].len + 1), 0);
+	ck_assert_ptr_null(u[2].suggestion);
+	ck_assert_str_eq(u[3].suggestion, "LIVEGATE_TOKEN_TTL");
+	ck_assert_int_eq((int)u[4].len, 9);
+	ck_assert_ptr_null(u[4].suggestion);
+	/* Only max are filled; the count is all of them. */
+	ck_assert_uint_eq(lg_config_unknown_env(envp, u, 1), 5);
+	ck_assert_uint_eq(lg_config_unknown_env(NULL, u, 8), 0);
 }
 END_TEST
 
@@ -237,6 +363,9 @@ int main(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, new_settings);
+	tcase_add_test(tc, max_lifetime_covers_token_ttl);
+	tcase_add_test(tc, unknown_variables_are_named);
 	tcase_add_test(tc, flags_win_over_env);
 	tcase_add_loop_test(tc, bad_values_name_the_variable, 0, (int)(sizeof bads / sizeof bads[0]));
 	tcase_add_test(tc, secret_settings);
