@@ -206,7 +206,8 @@ class EnvExample(unittest.TestCase):
         for line in ENV_EXAMPLE.read_text().splitlines():
             m = re.fullmatch(r"#\s*(LIVEGATE_[A-Z0-9_]+)=(\S*)", line.strip())
             if not m or m.group(1) in ("LIVEGATE_SECRETS", "LIVEGATE_SECRETS_FILE",
-                                       "LIVEGATE_WORKERS"):
+                                       "LIVEGATE_WORKERS", "LIVEGATE_REDIS_TLS_CA",
+                                       "LIVEGATE_REDIS_TLS_CERT", "LIVEGATE_REDIS_TLS_KEY"):
                 continue   # examples, not defaults
             name, value = m.groups()
             default = self.known[name]
