@@ -225,15 +225,3 @@ def uids_of_tree(pid):
             todo.append(child)
     return result
 
-
-def wait(predicate, timeout, what):
-    """dt.wait_for with a gentler poll (each try here runs podman)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.5)
-

@@ -147,7 +147,8 @@ class ComposeStack(unittest.TestCase):
             return not pending
 
         try:
-            cs.wait(progress, HEALTHY_TIMEOUT, "every service's healthcheck to pass")
+            # Each try runs podman for every pending service: a gentle poll.
+            dt.wait_for(progress, HEALTHY_TIMEOUT, "every service's healthcheck to pass", poll=0.5)
         except AssertionError as e:
             detail = "\n".join(f"{s}: {json.dumps(cls.health(s).get('Log', [])[-2:])}\n"
                                f"{cls.stack.logs(s, 15)}" for s in pending)
