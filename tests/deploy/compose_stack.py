@@ -6,10 +6,11 @@ override, and helpers to reach the running services.
 The compose file is copied byte for byte into the state folder, next to the
 .env the test writes: podman-compose reads `env_file: .env` from the compose
 file's folder, and the test must not write into deploy/ (a developer's own
-deploy/.env may be there). The images are built by the test, not by
-podman-compose, because builds here need `--isolation=chroot
---network=host` (no OCI runtime or bridge network in RUN steps), which
-podman-compose cannot pass; each is built from the context and Dockerfile the
+deploy/.env may be there). So the images are built by the test, not by
+podman-compose (whose build would resolve the copy's relative contexts, and
+which passes no `--format docker`: podman's default OCI format drops the
+Dockerfile's HEALTHCHECK). Each is built as checked by hand on this machine
+(`--isolation chroot --network host`) from the context and Dockerfile the
 compose file's `build:` names, with the tag the compose file (or, for the
 two images below, the override) gives.
 """

@@ -7,7 +7,8 @@ variables of each podman call. Nothing in /etc/containers or
 this store holds.
 
 What the written containers.conf settles, each because this machine forces it:
-- runtime runc: the default crun fails on the hybrid (v1 + v2) cgroups here;
+- runtime runc, named so that an installed crun is never picked: crun
+  failed on this machine's hybrid (v1 + v2) cgroups when checked by hand;
 - cgroup_manager cgroupfs and events_logger file: no systemd is running;
 - default_ulimits within the machine's hard limits: rootful podman asks for
   1048576 open files and processes by default, and setrlimit above the

@@ -169,13 +169,20 @@ class ComposeStack(unittest.TestCase):
         self.assertIsNotNone(m, "the demo page carries no data-token: it could not mint one")
         return m.group(1)
 
+    @staticmethod
+    async def recv_json(ws, timeout, what):
+        try:
+            return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        except asyncio.TimeoutError:
+            raise AssertionError(f"no {what} within {timeout}s") from None
+
     async def subscribe(self, token):
         ws = await websockets.connect(
             f"ws://127.0.0.1:{self.stack.public_port}/ws",
             origin=f"http://localhost:{self.stack.app_port}",
             open_timeout=WS_TIMEOUT, close_timeout=5)
         await ws.send(json.dumps({"type": "subscribe", "token": token}))
-        frame = json.loads(await asyncio.wait_for(ws.recv(), WS_TIMEOUT))
+        frame = await self.recv_json(ws, WS_TIMEOUT, "answer to subscribe")
         self.assertEqual(frame, {"type": "subscribed", "channels": [CHANNEL]})
         return ws
 
@@ -202,7 +209,7 @@ class ComposeStack(unittest.TestCase):
                                       json.dumps(payload)).stdout
                 self.assertGreaterEqual(int(out.strip()), 1, f"redis-cli PUBLISH answered {out!r}")
                 while True:
-                    frame = json.loads(await asyncio.wait_for(ws.recv(), WS_TIMEOUT))
+                    frame = await self.recv_json(ws, WS_TIMEOUT, "invalidation after PUBLISH")
                     if frame.get("type") == "invalidate" and frame.get("data") == payload:
                         return frame
             finally:
@@ -273,7 +280,7 @@ class ComposeStack(unittest.TestCase):
             try:
                 try:
                     while True:
-                        await asyncio.wait_for(ws.recv(), self.grace + WS_TIMEOUT)
+                        await self.recv_json(ws, self.grace + WS_TIMEOUT, "close after podman stop")
                 except websockets.ConnectionClosed as e:
                     close = e.rcvd
             finally:
