@@ -15,5 +15,9 @@ COPY . /app/
 
 USER 10002:10002
 EXPOSE 3000
+# Python as PID 1 has no handler for SIGTERM and PID 1 ignores unhandled
+# signals, so `docker stop` waited out its timeout and then killed the app.
+# SIGINT raises KeyboardInterrupt, on which app.py closes its server and exits.
+STOPSIGNAL SIGINT
 # -u: unbuffered, so the log lines show up in `docker compose logs` at once.
 CMD ["python3", "-u", "/app/app.py"]

@@ -101,6 +101,20 @@ class ComposeFile(unittest.TestCase):
                 test = hc.get("test")
                 self.assertTrue(test and test != ["NONE"], f"{name} healthcheck has no test")
 
+    def test_healthchecks_survive_podman_compose(self):
+        # podman-compose 1.0 turns a CMD list into one shell line by joining
+        # the words with quoted spaces, so a word the shell would split or
+        # parse (spaces, ;, quotes, parentheses) breaks the check there; a
+        # longer command has to be a CMD-SHELL string.
+        for name, svc in self.services.items():
+            test = svc["healthcheck"]["test"]
+            if isinstance(test, str) or test[0] != "CMD":
+                continue
+            with self.subTest(service=name):
+                for word in test[1:]:
+                    self.assertNotRegex(word, r"""[\s;'"()&|<>$`\\]""",
+                                        f"{name}: healthcheck word {word!r} needs CMD-SHELL")
+
     def test_redis_healthcheck_pings(self):
         test = self.services["redis"]["healthcheck"]["test"]
         self.assertIn("redis-cli", test)
