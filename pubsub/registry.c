@@ -208,7 +208,7 @@ int ps_join(struct ps_registry *reg, struct ps_subscriber *sub,
 		slot_move(ch, ch->n_members, ch->n_active);
 	ch->n_members++;
 	m->slot = ch->n_active++;
-	ch->members[m->slot] = (struct ps_member){ m, -1 };
+	ch->members[m->slot] = (struct ps_member){ m, -1, 0 };
 	return 0;
 }
 
@@ -216,11 +216,13 @@ int ps_join(struct ps_registry *reg, struct ps_subscriber *sub,
 static void slot_update(struct ps_membership *m)
 {
 	m->chan->members[m->slot].fd = m->confirmed ? m->fd : -1;
+	m->chan->members[m->slot].tag = m->tag;
 }
 
-void ps_set_fd(struct ps_membership *m, int fd)
+void ps_set_fd(struct ps_membership *m, int fd, unsigned tag)
 {
 	m->fd = fd;
+	m->tag = tag;
 	if (m->chan)
 		slot_update(m);
 }

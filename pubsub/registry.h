@@ -36,6 +36,7 @@ struct ps_membership {
 	unsigned              confirmed:1;  /* upstream confirmed after the join */
 	unsigned              parked:1;     /* out of delivery (ps_park) */
 	int                   fd;           /* the owner's socket, see ps_set_fd */
+	unsigned              tag;
 };
 
 /* A slot of a channel's array: the membership, and the owner's socket while
@@ -44,6 +45,7 @@ struct ps_membership {
 struct ps_member {
 	struct ps_membership *m;
 	int                   fd;
+	unsigned              tag;   /* the owner's, next to fd: which bytes it takes */
 };
 
 /* What the registry asks of the upstream. Each returns 0 when the request was
@@ -89,10 +91,11 @@ int ps_join(struct ps_registry *reg, struct ps_subscriber *sub,
 void ps_leave(struct ps_registry *reg, struct ps_membership *m);
 
 /* Sets the socket a frame for m may be sent to directly (>= 0), or -1
- * when the owner must look at m first (a join starts with -1). The
- * channel's array shows it next to m while m is confirmed, so a walk that
+ * when the owner must look at m first (a join starts with -1), and the
+ * owner's tag for it (say, which encoding that socket takes). The
+ * channel's array shows both next to m while m is confirmed, so a walk that
  * needs only the socket never reads the membership. */
-void ps_set_fd(struct ps_membership *m, int fd);
+void ps_set_fd(struct ps_membership *m, int fd, unsigned tag);
 
 /* Returns the channel's slots that take deliveries (confirmed or not:
  * delivery skips the unconfirmed; parked ones are not among them), and

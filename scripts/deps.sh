@@ -4,8 +4,8 @@
 #   deps_install build|run|test
 set -euo pipefail
 
-deps_build=(meson ninja-build pkg-config gcc python3 libwebsockets-dev libmicrohttpd-dev
-            libhiredis-dev libjansson-dev libssl-dev uthash-dev libev-dev libwebsockets-evlib-ev check)
+deps_build=(meson ninja-build pkg-config gcc python3 libhttp-parser-dev libmicrohttpd-dev
+            libhiredis-dev libjansson-dev libssl-dev uthash-dev libev-dev check)
 deps_run=(redis-server redis-tools curl)
 deps_test=(python3-websockets python3-jwt python3-yaml libjwt-dev valgrind openssl strace
            chromium nginx prometheus systemd util-linux

@@ -28,7 +28,7 @@ export LIVEGATE_SECRET=${LIVEGATE_SECRET:-$(head -c 32 /dev/urandom | base64 | t
 export LIVEGATE_API_KEY=${LIVEGATE_API_KEY:-$(head -c 24 /dev/urandom | base64 | tr -d '=+/')}
 export LIVEGATE_PUBLIC_ADDR=${LIVEGATE_PUBLIC_ADDR:-127.0.0.1:8080}
 export LIVEGATE_PRIVATE_ADDR=${LIVEGATE_PRIVATE_ADDR:-127.0.0.1:8081}
-./build/gateway/livegate &
+./build/livegate &
 pids+=($!)
 for _ in $(seq 50); do curl -fs "http://$LIVEGATE_PRIVATE_ADDR/readyz" >/dev/null && break; sleep 0.1; done
 

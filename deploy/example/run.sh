@@ -9,7 +9,7 @@
 set -eu
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=${LIVEGATE_BIN:-$root/build/gateway/livegate}
+bin=${LIVEGATE_BIN:-$root/build/livegate}
 demo_port=${DEMO_PORT:-3000}
 public_port=${LIVEGATE_PORT:-8080}
 private_port=${LIVEGATE_PRIVATE_PORT:-8081}

@@ -146,7 +146,7 @@ if [ $WITH_LIVEGATE = 1 ] && [ -z "$LIVEGATE_BIN" ]; then
     log "building livegate (release) in $BB"
     if { [ -f "$BB/build.ninja" ] || meson setup "$BB" "$ROOT" --buildtype=release -Dtests=disabled >"$WORK/meson.log" 2>&1; } &&
         ninja -C "$BB" >>"$WORK/meson.log" 2>&1; then
-        LIVEGATE_BIN=$BB/gateway/livegate
+        LIVEGATE_BIN=$BB/livegate
     else
         log "livegate did not build (see $WORK/meson.log): running the peers only"
         WITH_LIVEGATE=0

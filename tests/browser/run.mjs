@@ -4,7 +4,7 @@
 //   node tests/browser/run.mjs [path/to/livegate] [test file]
 //
 // The livegate binary comes from the argument, else $LIVEGATE_BIN, else
-// build/gateway/livegate. The test file defaults to e2e.test.mjs (the
+// build/livegate. The test file defaults to e2e.test.mjs (the
 // drop-in script); next.test.mjs tests livegate/next on the built example
 // (deploy/example-next). Needs `npm ci --prefix tests/browser`, Debian's
 // chromium (or $CHROMIUM), redis-server and redis-cli on PATH.

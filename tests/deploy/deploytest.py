@@ -30,7 +30,7 @@ EXIT_SKIP = 77
 
 def livegate_bin():
     """Path of the built livegate binary (LIVEGATE_BIN, set by meson)."""
-    path = Path(os.environ.get("LIVEGATE_BIN", REPO / "build" / "gateway" / "livegate"))
+    path = Path(os.environ.get("LIVEGATE_BIN", REPO / "build" / "livegate"))
     if not path.is_file() or not os.access(path, os.X_OK):
         raise AssertionError(f"livegate binary not found at {path}: build it (ninja -C build) "
                              "or set LIVEGATE_BIN")

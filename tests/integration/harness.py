@@ -10,8 +10,8 @@ clients from python3-websockets, PUBLISH through redis-cli.
 
 Run with Debian's /usr/bin/python3 (it sees python3-websockets and python3-jwt):
   meson test -C build --suite integration
-  LIVEGATE_BIN=build/gateway/livegate /usr/bin/python3 tests/integration/test_api.py
-  /usr/bin/python3 tests/integration/test_api.py build/gateway/livegate TokensTest
+  LIVEGATE_BIN=build/livegate /usr/bin/python3 tests/integration/test_api.py
+  /usr/bin/python3 tests/integration/test_api.py build/livegate TokensTest
 A failing test prints the tail of livegate's log (run at LIVEGATE_LOG_LEVEL=debug).
 """
 
@@ -733,6 +733,14 @@ async def expect_silence(ws, seconds):
     except asyncio.TimeoutError:
         return
     raise AssertionError(f"unexpected frame: {msg!r}")
+
+
+async def expect_status(ws, redis, timeout=RECV_TIMEOUT):
+    """The next frame must be {"type":"status","redis":<redis>}: livegate
+    tells subscribed clients when its Redis link goes down and comes back."""
+    frame = await recv_json(ws, timeout)
+    if frame != {"type": "status", "redis": redis}:
+        raise AssertionError(f"expected status redis={redis}, got {frame!r}")
 
 
 def invalidate(channel, data):

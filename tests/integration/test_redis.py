@@ -85,7 +85,9 @@ class RedisOutageTest(harness.LivegateTestCase):
                                 "/readyz 503 while Redis is down")
         self.assertEqual(lg.http_status("/healthz"), 200)
         self.assertEqual(lg.metrics().get("livegate_redis_connected"), 0.0)
-        # Clients stay connected meanwhile and are still served.
+        # Clients are told, stay connected meanwhile and are still served.
+        await harness.expect_status(a, "down")
+        await harness.expect_status(b, "down")
         await send_json(a, {"type": "ping"})
         self.assertEqual((await recv_json(a))["type"], "pong")
         await asyncio.sleep(1.0)  # let livegate fail at least one reconnect
@@ -95,6 +97,8 @@ class RedisOutageTest(harness.LivegateTestCase):
                                 lambda: lg.http_status("/readyz") == 200,
                                 OUTAGE_READY_TIMEOUT, 0.1, "/readyz 200 after Redis is back")
 
+        await harness.expect_status(a, "up", OUTAGE_READY_TIMEOUT)
+        await harness.expect_status(b, "up", OUTAGE_READY_TIMEOUT)
         resync_a = [await recv_json(a, OUTAGE_READY_TIMEOUT) for _ in range(2)]
         resync_b = [await recv_json(b, OUTAGE_READY_TIMEOUT)]
         for frames, channels in ((resync_a, ["todos", "users"]), (resync_b, ["todos"])):
@@ -125,9 +129,12 @@ class RedisOutageTest(harness.LivegateTestCase):
                                 "/readyz 503 while Redis is down")
         ws = await self.open_ws(lg)
         await send_json(ws, {"type": "subscribe", "token": mint_pyjwt(["todos"])})
-        # "subscribed" promises delivery, which Redis cannot confirm now.
+        # "subscribed" promises delivery, which Redis cannot confirm now;
+        # the client is told why it waits.
+        await harness.expect_status(ws, "down")
         await harness.expect_silence(ws, 1.0)
         redis.start()
+        await harness.expect_status(ws, "up", OUTAGE_READY_TIMEOUT)
         frame = await recv_json(ws, OUTAGE_READY_TIMEOUT)
         self.assertFrame(frame, {"type": "subscribed", "channels": ["todos"]})
         self.assertEqual(redis.numsub("todos"), 1)
@@ -158,6 +165,8 @@ class RedisOutageTest(harness.LivegateTestCase):
         await asyncio.to_thread(harness.wait_until,
                                 lambda: lg.http_status("/readyz") == 200,
                                 OUTAGE_READY_TIMEOUT, 0.1, "/readyz 200 after Redis is back")
+        await harness.expect_status(stays, "down")
+        await harness.expect_status(stays, "up", OUTAGE_READY_TIMEOUT)
         self.assertFrame(await recv_json(stays, OUTAGE_READY_TIMEOUT),
                          {"type": "invalidate", "channel": "kept", "data": None,
                           "reason": "resync"})
@@ -189,11 +198,14 @@ class RedisOutageTest(harness.LivegateTestCase):
         redis.cli("CONFIG", "SET", "requirepass", "")
         redis.password = None
         # Each gets a resync per channel; the re-subscribers also their
-        # 'subscribed' (at once, or once Redis is back).
+        # 'subscribed' (at once, or once Redis is back). Status frames
+        # (Redis down, then up) come in between.
         for ws in [idle] + again:
             got, subscribed = {}, ws is idle
             while len(got) < 2 or not subscribed:
                 frame = await recv_json(ws, OUTAGE_READY_TIMEOUT)
+                if frame["type"] == "status":
+                    continue
                 if frame["type"] == "subscribed":
                     self.assertEqual(sorted(frame["channels"]), ["todos", "users"])
                     subscribed = True
@@ -219,6 +231,8 @@ class RedisOutageTest(harness.LivegateTestCase):
                   flush=True)
         finally:
             redis.proc.send_signal(signal.SIGCONT)
+        await harness.expect_status(ws, "down")
+        await harness.expect_status(ws, "up", OUTAGE_READY_TIMEOUT)
         self.assertFrame(await recv_json(ws, OUTAGE_READY_TIMEOUT),
                          {"type": "invalidate", "channel": "todos", "data": None,
                           "reason": "resync"})

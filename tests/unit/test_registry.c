@@ -368,9 +368,9 @@ START_TEST(sockets_show_only_while_confirmed_and_follow_their_slot)
 	ps_join(R, &sb, &b, "k", 1);
 	ps_join(R, &sc, &c, "k", 1);
 	ck_assert_int_eq(fd_shown(&a), -1);       /* a join has none */
-	ps_set_fd(&a, 10);
-	ps_set_fd(&b, 11);
-	ps_set_fd(&c, 12);
+	ps_set_fd(&a, 10, 0);
+	ps_set_fd(&b, 11, 0);
+	ps_set_fd(&c, 12, 0);
 	ck_assert_int_eq(fd_shown(&a), -1);       /* set, but not confirmed yet */
 	ps_registry_confirmed(R, "k", 1);
 	ck_assert_int_eq(fd_shown(&a), 10);
@@ -379,16 +379,16 @@ START_TEST(sockets_show_only_while_confirmed_and_follow_their_slot)
 	ps_leave(R, &a);                           /* c moves into a's slot, socket and all */
 	ck_assert_int_eq(fd_shown(&c), 12);
 	ck_assert_int_eq(fd_shown(&b), 11);
-	ps_set_fd(&b, -1);
+	ps_set_fd(&b, -1, 0);
 	ck_assert_int_eq(fd_shown(&b), -1);
-	ps_set_fd(&b, 20);
+	ps_set_fd(&b, 20, 0);
 	ck_assert_int_eq(fd_shown(&b), 20);
 	/* An outage: d joins while the channel is unconfirmed and waits. */
 	F.up = 0;
 	ps_registry_link_down(R);
 	ck_assert_int_eq(fd_shown(&b), 20);       /* b had its confirmation: keeps it */
 	ps_join(R, &sd, &d, "k", 1);
-	ps_set_fd(&d, 30);
+	ps_set_fd(&d, 30, 0);
 	ck_assert_int_eq(fd_shown(&d), -1);
 	link_up();
 	ps_registry_confirmed(R, "k", 1);
@@ -514,7 +514,7 @@ START_TEST(a_moved_membership_keeps_its_state)
 	ps_join(R, &a, &ma, "k", 1);
 	ps_join(R, &b, &mb, "k", 1);
 	ps_registry_confirmed(R, "k", 1);
-	ps_set_fd(&ma, 7);
+	ps_set_fd(&ma, 7, 0);
 	/* An outage: ma had its confirmation, so it is owed a resync. */
 	F.up = 0;
 	ps_registry_link_down(R);

@@ -12,7 +12,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../../..');
 
 export function findLivegate() {
-  const bin = process.env.LIVEGATE_BIN || path.join(repoRoot, 'build/gateway/livegate');
+  const bin = process.env.LIVEGATE_BIN || path.join(repoRoot, 'build/livegate');
   if (!fs.existsSync(bin)) {
     throw new Error(`livegate binary not found at ${bin}: build it (meson setup build && ninja -C build) or set LIVEGATE_BIN`);
   }
