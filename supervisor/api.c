@@ -12,12 +12,14 @@
  */
 #include "api_int.h"
 #include "listen.h"
+#include "clock.h"
 #include "log.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -165,6 +167,41 @@ static enum MHD_Result route(struct lg_api *api, struct MHD_Connection *conn,
 	return r->serve(api, conn, rq);
 }
 
+/* How the request says its body is framed. */
+struct framing {
+	const char *cl;      /* the first Content-Length */
+	int         cl_differ;
+	int         te;      /* a Transfer-Encoding came */
+};
+
+static enum MHD_Result note_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (f->cl && strcmp(f->cl, value) != 0)
+			f->cl_differ = 1;
+		f->cl = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->te = 1;
+	}
+	return MHD_YES;
+}
+
+/* Returns 1 if the body's length is said one way only. Two differing
+ * Content-Length headers, or one beside Transfer-Encoding, could be read
+ * one way by a proxy in front and another here (request smuggling, RFC
+ * 9112 6.3): libmicrohttpd 0.9.75 takes the first, so refuse them. */
+static int framing_ok(struct MHD_Connection *conn)
+{
+	struct framing f = { NULL, 0, 0 };
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, note_framing, &f);
+	return !f.cl_differ && !(f.cl && f.te);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
                                const char *method, const char *version,
                                const char *upload, size_t *upload_size, void **con_cls)
@@ -178,6 +215,16 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		if (!rq)
 			return MHD_NO;
 		*con_cls = rq;
+		if (!framing_ok(conn)) {
+			rq->refused = 1;
+			return lg_api_send_error(conn, 400, "bad_request",
+			                  "Content-Length given twice with different values, or "
+			                  "beside Transfer-Encoding");
+		}
+		return MHD_YES;
+	}
+	if (rq->refused) {   /* answered already: the body is not ours to read */
+		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (rq->phase == RQ_PUBLISHING)   /* resumed: the publisher has answered */
@@ -218,14 +265,6 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* libmicrohttpd's messages, at most LG_API_LOG_BURST a second: past its
  * connection limit it writes one per refused connection, which a client
  * could turn into a log flood. What was left out is counted on the next
@@ -234,7 +273,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct lg_api *api = cls;
 	char buf[256];
-	uint64_t now = mono_ms();
+	uint64_t now = lg_now_ms();
 	unsigned long suppressed = 0;
 	struct lg_logline l;
 

@@ -34,6 +34,7 @@ struct req {
 	char                  *body;
 	size_t                 len;
 	int                    too_big;
+	int                    refused;   /* answered at its head (framing) */
 	enum req_phase         phase;
 	struct MHD_Connection *conn;
 	char                   channel[LG_CHANNEL_MAX_LEN + 1];   /* of a publish */

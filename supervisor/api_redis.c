@@ -1,6 +1,7 @@
 /* supervisor/api_redis.c - the private API's publisher thread (see
  * api_redis.h). */
 #include "api_redis.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -29,18 +30,10 @@ struct lg_publisher {
 	int               failing;           /* the last batch failed */
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Returns 1 with err set when a publish must be refused now; lock held. */
 static int refusing_locked(struct lg_publisher *pb, char *err, size_t n)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = lg_now_ms();
 
 	if (pb->stopping) {
 		snprintf(err, n, "shutting down");
@@ -228,7 +221,7 @@ static void pause_publishing(struct lg_publisher *pb, const char *why)
 	struct lg_logline l;
 
 	pthread_mutex_lock(&pb->lock);
-	pb->paused_until_ms = mono_ms() + LG_API_REDIS_PAUSE_MS;
+	pb->paused_until_ms = lg_now_ms() + LG_API_REDIS_PAUSE_MS;
 	snprintf(pb->pause_reason, sizeof pb->pause_reason, "%s", why);
 	queued = pb->head;
 	pb->head = pb->tail = NULL;

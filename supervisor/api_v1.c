@@ -2,6 +2,7 @@
  * token, POST /v1/publish hands a message to the publisher thread (the
  * connection waits suspended, holding no thread). */
 #include "api_int.h"
+#include "clock.h"
 #include "api_json.h"
 #include "limits.h"
 #include "metrics.h"
@@ -34,16 +35,6 @@ static json_t *body_object(struct MHD_Connection *conn, const struct req *rq, si
 		return NULL;
 	}
 	return v;
-}
-
-/* Milliseconds since the epoch: the token's iat is the render time, which
- * the missed catch-up compares with publishes to the millisecond. */
-static int64_t epoch_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 enum MHD_Result lg_api_tokens(struct lg_api *api, struct MHD_Connection *conn, struct req *rq)
@@ -96,7 +87,7 @@ enum MHD_Result lg_api_tokens(struct lg_api *api, struct MHD_Connection *conn, s
 		ret = lg_api_send_error(conn, 400, "invalid_sub", msg);
 		goto out;
 	}
-	iat_ms = epoch_ms();
+	iat_ms = lg_wall_ms();
 	exp = iat_ms / 1000 + ttl_s;
 	pthread_rwlock_rdlock(&api->keys_lock);
 	rc = lg_token_sign(api->keys, names, n, sub ? json_string_value(sub) : NULL, iat_ms, exp,

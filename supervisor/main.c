@@ -7,6 +7,7 @@
 #include "keys.h"
 #include "listen.h"
 #include "limits.h"
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "worker.h"
@@ -41,14 +42,6 @@ struct slot {
 	uint64_t restart_at_ms;   /* 0: none scheduled */
 	unsigned backoff_ms;
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* Warns when the open-file limit cannot hold LIVEGATE_MAX_CONNECTIONS: the
  * usual cause of "connections refused" under load. */
@@ -181,7 +174,7 @@ static pid_t spawn(struct slot *slots, int i, int shm_fd, pid_t main_pid, const 
 		return -1;
 	}
 	slots[i].pid = pid;
-	slots[i].started_ms = mono_ms();
+	slots[i].started_ms = lg_now_ms();
 	slots[i].restart_at_ms = 0;
 	return pid;
 }
@@ -195,7 +188,7 @@ static void reap(struct lg_shared *shm, struct slot *slots, unsigned n, int drai
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (unsigned i = 0; i < n; i++) {
 			struct lg_logline l;
-			uint64_t now = mono_ms();
+			uint64_t now = lg_now_ms();
 			if (slots[i].pid != pid)
 				continue;
 			slots[i].pid = 0;
@@ -236,13 +229,13 @@ static uint64_t next_deadline(const struct slot *slots, unsigned n, int draining
 	return next;
 }
 
-/* Waits for one of sigs until deadline (mono_ms; 0: no deadline): main
+/* Waits for one of sigs until deadline (lg_now_ms; 0: no deadline): main
  * sleeps until there is something to do rather than waking on a period,
  * which would be CPU taken from the workers on the same cores. Returns the
  * signal, or -1 when the deadline passed first. */
 static int wait_signal(const sigset_t *sigs, siginfo_t *si, uint64_t deadline)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = lg_now_ms();
 	struct timespec to;
 
 	if (!deadline)
@@ -284,7 +277,7 @@ static int supervise(const struct lg_config *cfg, struct lg_shared *shm, int shm
 			draining = 1;
 			atomic_store(&shm->draining, 1);
 			lg_log_msg(LG_LOG_INFO, "drain", "stopping: workers close their clients with 1012");
-			kill_at = mono_ms() + cfg->drain_ms + KILL_GRACE_MS;
+			kill_at = lg_now_ms() + cfg->drain_ms + KILL_GRACE_MS;
 			for (unsigned i = 0; i < n; i++) {
 				if (slots[i].pid > 0)
 					kill(slots[i].pid, SIGTERM);
@@ -294,7 +287,7 @@ static int supervise(const struct lg_config *cfg, struct lg_shared *shm, int shm
 			}
 		}
 		reap(shm, slots, n, draining);
-		now = mono_ms();
+		now = lg_now_ms();
 		for (unsigned i = 0; i < n; i++) {
 			if (slots[i].pid > 0) {
 				alive++;
@@ -455,7 +448,7 @@ static int main_main(const struct lg_config *cfg, struct lg_keyring *keys, char 
 	check_fd_limit(cfg);
 	for (unsigned i = 0; i < cfg->workers; i++)
 		if (spawn(slots, (int)i, shm_fd, getpid(), exe, argv) < 0)
-			slots[i].restart_at_ms = mono_ms() + slots[i].backoff_ms;
+			slots[i].restart_at_ms = lg_now_ms() + slots[i].backoff_ms;
 	rc = supervise(cfg, shm, shm_fd, slots, api, &sigs, exe, argv);
 	lg_api_stop(api);
 	lg_log_msg(LG_LOG_INFO, "exit", NULL);

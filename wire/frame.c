@@ -1,5 +1,6 @@
 /* wire/frame.c - build each outgoing frame once (see frame.h). */
 #include "frame.h"
+#include "clock.h"
 #include "utf8.h"
 
 #include <jansson.h>
@@ -23,18 +24,16 @@ void lg_frame_unref(struct lg_frame *f)
 static struct lg_frame *frame_alloc(size_t len, int raw)
 {
 	struct lg_frame *f;
-	struct timespec ts;
 
 	if (len > UINT32_MAX - LG_FRAME_HEADROOM)
 		return NULL;
 	f = malloc(sizeof *f + LG_FRAME_HEADROOM + len);
 	if (!f)
 		return NULL;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	*f = (struct lg_frame){
 		.refs = 1,
 		.len = (uint32_t)len,
-		.born_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+		.born_ns = lg_now_ns(),
 		.raw = (uint8_t)raw,
 	};
 	return f;

@@ -125,6 +125,10 @@ static const http_parser_settings settings = {
 
 void lg_http_req_init(struct lg_http_req *r)
 {
+	/* http-parser counts the head's bytes itself, wherever the reads cut
+	 * it: its limit is ours (a process-wide setting; every parser of the
+	 * process is for the public port). */
+	http_parser_set_max_header_size(LG_HTTP_HEAD_MAX);
 	memset(r, 0, sizeof *r);
 	http_parser_init(&r->parser, HTTP_REQUEST);
 	r->parser.data = r;
@@ -148,8 +152,6 @@ enum lg_http_feed lg_http_req_feed(struct lg_http_req *r, char *buf, size_t len)
 		return LG_HTTP_DONE;
 	}
 	if (HTTP_PARSER_ERRNO(&r->parser) != HPE_OK) {
-		/* http-parser's own head limit is above ours; a head cut short by
-		 * it is still a head too big. */
 		if (HTTP_PARSER_ERRNO(&r->parser) == HPE_HEADER_OVERFLOW)
 			return LG_HTTP_HEAD_TOO_BIG;
 		return LG_HTTP_BAD;
