@@ -139,26 +139,34 @@ enum lg_token_status lg_claims_check(const json_t *claims, int64_t now,
 {
 	struct lg_token_claims c;
 	const json_t *exp, *sub;
+	const char *which = "payload";
 
 	memset(&c, 0, sizeof c);
 	if (out)
 		memset(out, 0, sizeof *out);
 	if (!json_is_object(claims))
-		return LG_TOKEN_BAD_CLAIMS;
+		goto bad;
 
 	exp = json_object_get(claims, "exp");
+	which = "exp";
 	if (!exp || numeric_date(exp, &c.exp, NULL) != 0)
 		goto bad;
-	if (optional_date(claims, "nbf", &c.nbf, NULL) != 0 ||
-	    optional_date(claims, "iat", &c.iat, &c.iat_ms) != 0)
+	which = "nbf";
+	if (optional_date(claims, "nbf", &c.nbf, NULL) != 0)
 		goto bad;
+	which = "iat";
+	if (optional_date(claims, "iat", &c.iat, &c.iat_ms) != 0)
+		goto bad;
+	which = "sub";
 	sub = json_object_get(claims, "sub");
 	if (sub && (!json_is_string(sub) || json_string_length(sub) > LG_SUB_MAX_LEN))
 		goto bad;
 	/* Channels last: only they allocate. */
+	which = "channels";
 	if (channels_claim(json_object_get(claims, "channels"), &c) != 0)
 		goto bad;
 	if (sub) {
+		which = "sub";
 		c.sub = dup_n(json_string_value(sub), json_string_length(sub));
 		if (!c.sub)
 			goto bad;
@@ -184,5 +192,7 @@ enum lg_token_status lg_claims_check(const json_t *claims, int64_t now,
 	return LG_TOKEN_OK;
 bad:
 	lg_token_claims_free(&c);
+	if (out)
+		out->bad_claim = which;
 	return LG_TOKEN_BAD_CLAIMS;
 }

@@ -57,6 +57,9 @@ struct lg_token_claims {
 	                  * time the missed catch-up compares with); 0 when absent */
 	int64_t nbf;     /* 0 when absent */
 	char   *sub;   /* NULL when absent */
+	const char *bad_claim;   /* LG_TOKEN_BAD_CLAIMS: which one ("exp",
+	                          * "channels"...), for the close reason; set
+	                          * even though the rest owns nothing then */
 };
 
 /* Returns 1 if name[0..len) is a valid channel name: 1..LG_CHANNEL_MAX_LEN

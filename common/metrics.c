@@ -148,6 +148,7 @@ int lg_metrics_render(const struct lg_shared *s, char **out, size_t *len)
 	metric(&b, "livegate_redis_messages_total", "counter", "Messages received from Redis.", SUM(s, redis_messages));
 	metric(&b, "livegate_frames_delivered_total", "counter", "Invalidate frames written to sockets.", SUM(s, frames_delivered));
 	metric(&b, "livegate_invalidations_coalesced_total", "counter", "Invalidations a slow client did not get one by one: it got one marked coalesced per channel instead.", SUM(s, invalidations_coalesced));
+	metric(&b, "livegate_catchup_missed_total", "counter", "Invalidations marked missed sent right after subscribed: a publish between a page's render and its subscription, or one livegate could not rule out.", SUM(s, catchup_missed));
 	metric(&b, "livegate_clients_parked_total", "counter", "Times a client fell so far behind that its queue filled: parked until its socket drains.", SUM(s, clients_parked));
 	metric(&b, "livegate_slow_clients_closed_total", "counter", "Clients closed because their socket stayed choked.", SUM(s, slow_closed));
 	metric(&b, "livegate_partial_writes_total", "counter", "Frames the kernel took only in part (the rest waits in user space): a sign of slow readers.", SUM(s, partial_writes));

@@ -46,7 +46,8 @@ struct lg_worker_stats {
 	lg_counter    slow_closed;      /* closed for staying choked */
 	lg_counter    partial_writes;   /* frames the kernel took only in part */
 	lg_counter    invalidations_coalesced;
-	lg_counter    clients_parked;   /* times a client's queue filled (ws_conn.c) */
+	lg_counter    clients_parked;   /* times a client's queue filled (session.c) */
+	lg_counter    catchup_missed;   /* "missed" invalidations sent (session.c) */
 	lg_counter    payload_too_large;
 	lg_counter    origin_rejected;
 	lg_counter    over_capacity;

@@ -208,6 +208,25 @@ static int is_json(const char *p, size_t n)
 
 static const char invalidate_head[] = "{\"type\":\"invalidate\",";
 
+struct lg_frame *lg_frame_missed(const char *name, size_t nlen)
+{
+	static const char head[] = "{\"type\":\"invalidate\",\"channel\":\"";
+	static const char tail[] = "\",\"data\":null,\"reason\":\"missed\"}";
+	struct lg_frame *f = frame_alloc(sizeof head + 6 * nlen + sizeof tail, 0);
+	char *d;
+	size_t o;
+
+	if (!f)
+		return NULL;
+	d = (char *)lg_frame_data(f);
+	memcpy(d, head, sizeof head - 1);
+	o = sizeof head - 1;
+	o += lg_json_escape(d + o, name, nlen);
+	memcpy(d + o, tail, sizeof tail - 1);
+	f->len = (uint32_t)(o + sizeof tail - 1);
+	return f;
+}
+
 struct lg_frame *lg_frame_coalesced(struct lg_frame *f)
 {
 	static const char marked[] = "{\"type\":\"invalidate\",\"reason\":\"coalesced\",";

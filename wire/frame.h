@@ -80,6 +80,10 @@ struct lg_frame *lg_frame_invalidate(const char *name, size_t nlen,
                                      const char *payload, size_t plen,
                                      unsigned spread_ms, int *too_large);
 
+/* Returns the catch-up invalidation for channel name[0..nlen): a publish
+ * between the page's render and its subscription ("reason":"missed"). */
+struct lg_frame *lg_frame_missed(const char *name, size_t nlen);
+
 /* Returns what a client that missed messages before f gets instead of f: for
  * an invalidation carrying data, the same with "reason":"coalesced" (built
  * once per frame, shared by every client that needs it); for any other

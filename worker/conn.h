@@ -45,6 +45,7 @@ struct conn_chan {
 	struct ps_membership  m;
 	struct conn          *conn;
 	uint8_t               owed;   /* parked with frames of this channel dropped */
+	uint8_t               fresh;  /* joined by the latest subscribe: catch-up due */
 };
 
 /* What fan-out reads of a subscriber without a socket shown in the
@@ -78,6 +79,7 @@ struct conn {
 	struct conn_chan     *chans;
 	/* session (session.c) */
 	int64_t               exp_ms;          /* token expiry, epoch ms; 0: none */
+	int64_t               iat_ms;          /* the page's render, epoch ms; 0: none */
 	uint32_t              opened_ms;       /* this phase began, ms since the worker
 	                                          started (request, or WebSocket open) */
 	uint32_t              last_rx_s;       /* WebSocket: bytes from the peer;

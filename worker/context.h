@@ -38,6 +38,7 @@
 #define LG_SSE_PING_S           25      /* a stream's ": ping" comment, for proxies */
 
 struct conn;
+struct lg_catchup;
 
 struct lg_worker {
 	const struct lg_config  *cfg;
@@ -46,6 +47,7 @@ struct lg_worker {
 	struct ps_registry      *reg;
 	struct ps_redis         *redis;       /* redis_glue.c */
 	struct lg_keyring       *keys;        /* replaced on SIGHUP (drain.c) */
+	struct lg_catchup       *catchup;     /* last publish per channel (redis_glue.c) */
 	struct lg_wheel          wheel;       /* every connection's one deadline */
 	struct conn             *conns;       /* every accepted socket (DL list) */
 	struct conn             *graveyard;   /* killed, freed after this iteration */

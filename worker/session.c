@@ -11,8 +11,10 @@
  * "coalesced", and is back in delivery.
  */
 #include "session.h"
+#include "catchup.h"
 #include "log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utlist.h>
@@ -130,8 +132,41 @@ static struct lg_frame *subscribed_frame(const struct conn *c)
 	return lg_frame_subscribed(names, lens, c->n_chans);
 }
 
+/* The catch-up (contract 3a): right after 'subscribed', one "missed"
+ * invalidation per channel the latest subscribe brought whose last publish
+ * came after the page's render minus the slack, or where this worker cannot
+ * know. The queue follows 'subscribed' on the wire. A token without iat
+ * gets none. */
+static void catch_up(struct conn *c)
+{
+	struct lg_worker *w = c->w;
+
+	for (size_t i = 0; i < c->n_chans; i++) {
+		struct conn_chan *cc = &c->chans[i];
+		size_t nlen;
+		const char *name;
+		struct lg_frame *f;
+
+		if (!cc->fresh)
+			continue;
+		cc->fresh = 0;
+		name = ps_channel_name(cc->m.chan, &nlen);
+		if (!c->iat_ms || !w->catchup ||
+		    !lg_catchup_missed(w->catchup, name, nlen, c->iat_ms, w->cfg->render_slack_ms))
+			continue;
+		lg_add(&w->st->catchup_missed, 1);
+		f = lg_frame_missed(name, nlen);
+		/* A parked or full queue: owed, like any message it missed. */
+		if (c->parked || !f ||
+		    lg_outq_push(&c->q, cc, f, c->n_chans + LG_QUEUE_EXTRA, LG_QUEUE_BYTES) != 0)
+			cc->owed = 1;
+		lg_frame_unref(f);
+	}
+}
+
 /* Every channel of c is confirmed: 'subscribed' goes out, first in line
- * after what is being written (replacing one not yet out). */
+ * after what is being written (replacing one not yet out), then the
+ * catch-up. */
 static void became_ready(struct conn *c)
 {
 	struct lg_frame *f = subscribed_frame(c);
@@ -143,6 +178,7 @@ static void became_ready(struct conn *c)
 	c->phase = PH_READY;
 	lg_frame_unref(c->ctl);
 	c->ctl = f;
+	catch_up(c);
 	conn_arm(c);
 	(void)conn_flush(c);
 }
@@ -172,8 +208,10 @@ static void apply_claims(struct conn *c, const struct lg_token_claims *cl)
 	}
 	for (i = 0; i < cl->n_channels; i++) {
 		nc[i].conn = c;
-		if (!find_chan(c, cl->channels[i]) &&
-		    ps_join(w->reg, &c->sub, &nc[i].m, cl->channels[i], strlen(cl->channels[i])) < 0)
+		if (find_chan(c, cl->channels[i]))
+			continue;
+		nc[i].fresh = 1;
+		if (ps_join(w->reg, &c->sub, &nc[i].m, cl->channels[i], strlen(cl->channels[i])) < 0)
 			break;
 	}
 	if (i < cl->n_channels) {
@@ -203,6 +241,7 @@ static void apply_claims(struct conn *c, const struct lg_token_claims *cl)
 		for (i = 0; i < c->n_chans; i++)
 			ps_park(&c->chans[i].m);
 	c->exp_ms = cl->exp * 1000;
+	c->iat_ms = cl->iat_ms;
 	c->phase = PH_PENDING;
 	lg_set(&w->st->channels, ps_registry_channel_count(w->reg));
 	conn_arm(c);
@@ -221,9 +260,14 @@ static void apply_claims(struct conn *c, const struct lg_token_claims *cl)
 	conn_show_direct(c);
 }
 
-const char *session_refusal_reason(enum lg_token_status st)
+const char *session_refusal_reason(enum lg_token_status st, const struct lg_token_claims *cl,
+                                   char *buf, size_t n)
 {
-	return lg_token_status_name(st);
+	if (st == LG_TOKEN_BAD_CLAIMS && cl->bad_claim)
+		snprintf(buf, n, "%s: %s", lg_token_status_name(st), cl->bad_claim);
+	else
+		snprintf(buf, n, "%s", lg_token_status_name(st));
+	return buf;
 }
 
 enum lg_token_status session_verify(struct conn *c, const char *token, size_t len,
@@ -303,7 +347,11 @@ int session_unpark(struct conn *c)
 
 		lg_add(&c->w->st->invalidations_coalesced, missed);
 		if ((missed || cc->owed) && cc->m.confirmed && rc == 0) {
-			struct lg_frame *f = lg_frame_coalesced(*(struct lg_frame **)ps_channel_user(ch));
+			struct lg_frame *newest = *(struct lg_frame **)ps_channel_user(ch);
+			size_t nlen;
+			const char *name = ps_channel_name(ch, &nlen);
+			/* No message since it parked: what it is owed is a catch-up. */
+			struct lg_frame *f = newest ? lg_frame_coalesced(newest) : lg_frame_missed(name, nlen);
 			/* The queue was empty and holds one per channel and more. */
 			if (!f || lg_outq_push(&c->q, cc, f, c->n_chans + LG_QUEUE_EXTRA, SIZE_MAX) != 0)
 				rc = -1;

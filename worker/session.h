@@ -31,8 +31,10 @@ void session_apply(struct conn *c, const struct lg_token_claims *cl);
 /* A {"type":"ping"} came: one pong is owed. */
 void session_app_ping(struct conn *c);
 
-/* The close reason for a refused token: its status name. */
-const char *session_refusal_reason(enum lg_token_status st);
+/* The close reason for a refused token, written into buf: its status
+ * name, and for bad claims which one ("bad_claims: exp"). Returns buf. */
+const char *session_refusal_reason(enum lg_token_status st, const struct lg_token_claims *cl,
+                                   char *buf, size_t n);
 
 /* Parks c (its queue was full while delivering on cc's channel): its queue
  * is dropped and every membership leaves delivery. */

@@ -77,9 +77,10 @@ void sse_start(struct conn *c)
 	st = session_verify(c, m.token, m.token_len, &cl);
 	lg_client_msg_free(&m);
 	if (st != LG_TOKEN_OK) {
-		refuse(c, 401, session_refusal_reason(st),
+		char why[64];
+		refuse(c, 401, lg_token_status_name(st),
 		       st == LG_TOKEN_EXPIRED ? "token expired: refetch the page for a new one"
-		                              : "token refused", NULL);
+		                              : session_refusal_reason(st, &cl, why, sizeof why), NULL);
 		return;
 	}
 	refused = session_open(c);

@@ -110,7 +110,9 @@ static void on_message(struct conn *c, const char *p, size_t n)
 	case LG_MSG_SUBSCRIBE:
 		st = session_verify(c, m.token, m.token_len, &cl);
 		if (st != LG_TOKEN_OK) {
-			conn_close(c, st == LG_TOKEN_EXPIRED ? 4002 : 4001, session_refusal_reason(st));
+			char why[64];
+			conn_close(c, st == LG_TOKEN_EXPIRED ? 4002 : 4001,
+			           session_refusal_reason(st, &cl, why, sizeof why));
 			break;
 		}
 		session_apply(c, &cl);

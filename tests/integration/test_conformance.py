@@ -226,10 +226,16 @@ class WebSocketFramesTest(LivegateTestCase):
         self.assertEqual(self.assertCloses(c, 4008, "fragments over 16 KiB"), "frame too large")
 
     def test_refused_token_says_why(self):
-        c = self.client()
-        c.send_text(json.dumps({"type": "subscribe", "token": harness.tamper_signature(
-            mint_pyjwt(["todos"]))}))
-        self.assertEqual(self.assertCloses(c, 4001, "tampered"), "bad_signature")
+        cases = [(harness.tamper_signature(mint_pyjwt(["todos"])), 4001, "bad_signature"),
+                 (mint_pyjwt(["todos"], exp="soon"), 4001, "bad_claims: exp"),
+                 (mint_pyjwt(["has space"]), 4001, "bad_claims: channels"),
+                 (mint_pyjwt(["todos"], exp=int(time.time() * 1000)), 4001, "exp_too_far"),
+                 (mint_pyjwt(["todos"], ttl=-5), 4002, "expired")]
+        for token, code, reason in cases:
+            with self.subTest(reason=reason):
+                c = self.client()
+                c.send_text(json.dumps({"type": "subscribe", "token": token}))
+                self.assertEqual(self.assertCloses(c, code, reason), reason)
 
 
 class HandshakeTest(LivegateTestCase):
