@@ -11,6 +11,7 @@ browser -> wss://host/livegate/ws -> nginx -> ws://livegate/ws.
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import signal
@@ -217,6 +218,46 @@ class NginxInFront(unittest.TestCase):
         status, _, body = dt.http_get(url, headers={"If-None-Match": etag}, context=self.tls)
         self.assertEqual(status, 304)
         self.assertEqual(body, b"")
+
+    def test_event_stream_through_nginx_over_http2(self):
+        """The fallback where WebSockets are blocked (issue 15): POST
+        /livegate/sse through nginx, HTTP/2 over TLS to the client as a
+        browser gets it, events not held in a buffer on the way."""
+        channel = f"sse-{uuid.uuid4().hex[:8]}"
+        body = json.dumps({"type": "subscribe", "token": self.token([channel])})
+        curl = subprocess.Popen(
+            ["curl", "-sS", "-N", "--http2", "--cacert", str(self.cert), "-D", "-",
+             "-H", "Content-Type: text/plain", "-H", f"Origin: {ORIGIN}", "--data-binary", body,
+             "--max-time", str(TIMEOUT), f"https://127.0.0.1:{self.https}/livegate/sse"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out = b""
+        try:
+            os.set_blocking(curl.stdout.fileno(), False)
+
+            def read_until(marker):
+                nonlocal out
+                deadline = time.monotonic() + TIMEOUT
+                while marker not in out:
+                    if time.monotonic() > deadline or curl.poll() is not None:
+                        raise AssertionError(f"no {marker!r} in {out[:600]!r}")
+                    chunk = curl.stdout.read(65536)
+                    out += chunk or b""
+                    if not chunk:
+                        time.sleep(0.05)
+            read_until(b'"type":"subscribed"')
+            head = out.split(b"\r\n\r\n", 1)[0].decode()
+            self.assertTrue(head.startswith("HTTP/2 200"), head)
+            self.assertIn("content-type: text/event-stream", head.lower())
+            self.assertIn(f"access-control-allow-origin: {ORIGIN}", head.lower())
+            dt.redis_cli(self.redis_port, "PUBLISH", channel, '{"id":7}')
+            read_until(b'"data":{"id":7}')
+            self.assertIn(b'data: {"type":"invalidate","channel":"' + channel.encode() +
+                          b'","data":{"id":7}}\n\n', out)
+        finally:
+            curl.kill()
+            curl.wait()
+            curl.stdout.close()
+            curl.stderr.close()
 
     def test_plain_http_redirects_to_https(self):
         opener = urllib.request.build_opener(dt.NoRedirect)
