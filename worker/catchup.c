@@ -5,7 +5,6 @@
 
 struct lg_catchup {
 	uint64_t seed;
-	int64_t  since_ms;                 /* 0: not watching */
 	int64_t  last_ms[LG_CATCHUP_SLOTS];
 };
 
@@ -37,11 +36,6 @@ void lg_catchup_free(struct lg_catchup *t)
 	free(t);
 }
 
-void lg_catchup_watching(struct lg_catchup *t, int64_t since_ms)
-{
-	t->since_ms = since_ms;
-}
-
 void lg_catchup_seen(struct lg_catchup *t, const char *name, size_t len, int64_t now_ms)
 {
 	int64_t *slot = &t->last_ms[slot_of(t, name, len)];
@@ -51,11 +45,11 @@ void lg_catchup_seen(struct lg_catchup *t, const char *name, size_t len, int64_t
 }
 
 int lg_catchup_missed(const struct lg_catchup *t, const char *name, size_t len,
-                      int64_t iat_ms, unsigned slack_ms)
+                      int64_t iat_ms, unsigned slack_ms, int64_t covered_since_ms)
 {
 	int64_t from = iat_ms - (int64_t)slack_ms;
 
-	if (!t->since_ms || t->since_ms > from)
+	if (covered_since_ms < 0 || covered_since_ms > from)
 		return 1;   /* not watching then: cannot know */
 	return t->last_ms[slot_of(t, name, len)] >= from;
 }

@@ -20,22 +20,19 @@
 
 struct lg_catchup;
 
-/* Returns a table whose hash is keyed with seed, or NULL. Not watching. */
+/* Returns a table whose hash is keyed with seed, or NULL. */
 struct lg_catchup *lg_catchup_new(uint64_t seed);
 
 void lg_catchup_free(struct lg_catchup *t);
-
-/* The worker sees every message under the prefix, continuously, from
- * since_ms (wall-clock ms) on; 0: it does not (the link is down). */
-void lg_catchup_watching(struct lg_catchup *t, int64_t since_ms);
 
 /* A message on channel name[0..len) was seen at now_ms. */
 void lg_catchup_seen(struct lg_catchup *t, const char *name, size_t len, int64_t now_ms);
 
 /* Returns 1 if a page rendered at iat_ms may have missed a message on
- * name: one was seen after iat_ms - slack_ms, or the worker has not been
- * watching since then. */
+ * name: one was seen after iat_ms - slack_ms, or the worker has not seen
+ * every message on name since then (covered_since_ms: since when it has,
+ * wall-clock ms; -1: it does not now). */
 int lg_catchup_missed(const struct lg_catchup *t, const char *name, size_t len,
-                      int64_t iat_ms, unsigned slack_ms);
+                      int64_t iat_ms, unsigned slack_ms, int64_t covered_since_ms);
 
 #endif

@@ -11,6 +11,10 @@
  * -1 when out of memory. */
 int redis_glue_start(struct lg_worker *w);
 
+/* The wall-clock ms since which this worker has seen every message on
+ * channel name, or -1 when it does not now (the catch-up's "cannot know"). */
+int64_t redis_glue_covered_since(struct lg_worker *w, const char *name, size_t len);
+
 /* Closes the link and frees the subscriber (teardown). */
 void redis_glue_stop(struct lg_worker *w);
 

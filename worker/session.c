@@ -12,6 +12,7 @@
  */
 #include "session.h"
 #include "catchup.h"
+#include "redis_glue.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -152,7 +153,8 @@ static void catch_up(struct conn *c)
 		cc->fresh = 0;
 		name = ps_channel_name(cc->m.chan, &nlen);
 		if (!c->iat_ms || !w->catchup ||
-		    !lg_catchup_missed(w->catchup, name, nlen, c->iat_ms, w->cfg->render_slack_ms))
+		    !lg_catchup_missed(w->catchup, name, nlen, c->iat_ms, w->cfg->render_slack_ms,
+		                       redis_glue_covered_since(w, name, nlen)))
 			continue;
 		lg_add(&w->st->catchup_missed, 1);
 		f = lg_frame_missed(name, nlen);
