@@ -1,0 +1,45 @@
+"""The driver under valgrind (memcheck): a TLS link that connects, delivers,
+loses its server, resolves a name on its resolver thread, reconnects and
+resyncs, then frees everything on quit. Any memory error or leak fails."""
+
+import shutil
+
+import rharness
+
+VALGRIND = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect", "--show-leak-kinds=definite,indirect",
+            "--track-fds=no"]
+
+
+class ValgrindTest(rharness.TestCase):
+
+    def test_tls_link_life_cycle_is_clean(self):
+        if not shutil.which("valgrind"):
+            self.fail("valgrind is not installed (scripts/deps.sh installs it)")
+        certs = rharness.Certs()
+        self.addCleanup(certs.cleanup)
+        r = self.redis(tls=certs.server_files(), password="pw")
+        cert, key = certs.client()
+        d = self.driver(f"rediss://:pw@localhost:{r.port}", "--tls-ca", certs.ca,
+                        "--tls-cert", cert, "--tls-key", key, "--backoff-base-ms", 50,
+                        "--backoff-cap-ms", 200, "--observe", prefix="v:", wrapper=VALGRIND)
+        d.wait_line(r"^ready 1", timeout=60)
+        d.send("sub 1 a,b")
+        d.wait_line(r"^subscribed 1$")
+        r.publish("v:a", "one")
+        d.wait_line(r"^msg a 1 one$")
+        r.kill()
+        d.wait_line(r"^link down data")
+        d.wait_line(r"^link retry data", timeout=30)
+        r.start()
+        d.wait_line(r"^resync a 1$", timeout=60)
+        d.wait_line(r"^resync b 1$", timeout=30)
+        r.publish("v:b", "two")
+        d.wait_line(r"^msg b 1 two$")
+        d.send("unsub 1")
+        rc = d.quit(timeout=60)
+        self.assertEqual(rc, 0, f"valgrind reported errors:\n{d.stderr()[-4000:]}")
+
+
+if __name__ == "__main__":
+    rharness.main()
