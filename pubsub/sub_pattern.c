@@ -156,6 +156,7 @@ static void connect_now(struct plink *l)
 	size_t psub_len[] = { 10, s->pattern_len };
 	int rc = PS_CMD_QUEUED;
 
+	s->loop.ops->timer_stop(s->loop.loop, l->timer);   /* a retry may be armed */
 	if (s->url.mode == PS_REDIS_SINGLE) {
 		snprintf(l->host, sizeof l->host, "%s", s->url.host);
 		l->port = s->url.port;
@@ -199,11 +200,12 @@ static void moved_to(struct plink *l, const char *host, int port, const char *ho
 	char why[400];
 
 	if (l->state == PL_LOCATING || l->state == PL_IDLE) {
+		/* Waiting for an answer, or for a retry to a master that may be
+		 * gone: go to the one named now. */
 		snprintf(l->host, sizeof l->host, "%s", host);
 		l->port = port;
 		l->located = 1;
-		if (l->state == PL_LOCATING)
-			connect_now(l);
+		connect_now(l);
 		return;
 	}
 	if (strcmp(host, l->host) == 0 && port == l->port)

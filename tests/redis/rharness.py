@@ -177,7 +177,8 @@ class RedisServer:
         lines = [f"bind 127.0.0.1", f"dir {self.dir}", f"logfile {self.log}",
                  "daemonize no", "protected-mode no"]
         if not self.sentinel:
-            lines += ["save \"\"", "appendonly no", f"dbfilename dump-{self.port}.rdb"]
+            lines += ["save \"\"", "appendonly no", f"dbfilename dump-{self.port}.rdb",
+                      "repl-diskless-sync-delay 0"]   # replicas sync at once
         if self.tls:
             lines += ["port 0", f"tls-port {self.port}",
                       f"tls-cert-file {self.tls['cert']}", f"tls-key-file {self.tls['key']}",
@@ -379,8 +380,29 @@ class Driver:
         with self.cv:
             return [l for _, l in self.lines[since:] if rx.search(l)]
 
+    def timed(self, pattern, since=0):
+        """(monotonic read time, line) of the lines matching pattern."""
+        rx = re.compile(pattern)
+        with self.cv:
+            return [(t, l) for t, l in self.lines[since:] if rx.search(l)]
+
+    def uncovered(self, channel, published, since=0):
+        """The convergence check: of published [(monotonic send time, payload)]
+        on channel, those that were neither received ('msg <channel> ...
+        <payload>') nor covered by a resync of the channel read after they
+        were sent. Returns them (empty: nothing was lost silently)."""
+        got = set(l.split(" ", 3)[3] for _, l in self.timed(r"^msg %s " % re.escape(channel),
+                                                             since) if l.count(" ") >= 3)
+        resyncs = [t for t, _ in self.timed(r"^resync %s " % re.escape(channel), since)]
+        return [p for t, p in published if p not in got and not any(r > t for r in resyncs)]
+
     def tail(self, n=TAIL):
-        return "\n".join(l for _, l in self.lines[-n:])
+        """The last n lines that are not messages (the events that explain
+        a failure), then the last few messages."""
+        events = [l for _, l in self.lines if not re.match(r"^(msg|obs|tick) ", l)]
+        msgs = [l for _, l in self.lines if re.match(r"^(msg|obs|tick) ", l)]
+        return "\n".join(events[-n:] + [f"({len(msgs)} msg/obs/tick lines, last:)"] +
+                         msgs[-5:])
 
     def quit(self, timeout=20):
         """Asks the driver to free everything and exit; returns its status."""
@@ -432,7 +454,10 @@ class TestCase(unittest.TestCase):
 
     def tearDown(self):
         outcome = getattr(self, "_outcome", None)
-        failed = outcome is not None and not getattr(outcome, "success", True)
+        result = getattr(outcome, "result", None)
+        failed = result is not None and any(
+            t is self for t, _ in list(result.failures) + list(result.errors))
+        failed = failed or (outcome is not None and not getattr(outcome, "success", True))
         if failed:
             for d in self.drivers:
                 sys.stderr.write(f"\n--- driver lines ---\n{d.tail()}\n--- driver stderr ---\n"
