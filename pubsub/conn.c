@@ -269,6 +269,22 @@ static void want_events(struct ps_conn *c)
 		set_io(c, PS_IO_READ | (writable_now(c) ? PS_IO_WRITE : 0));
 }
 
+/* A TLS write failed: the server has usually said why in an alert (a
+ * client certificate it wants, say) that a read picks up. */
+static void tls_write_failed(struct ps_conn *c, int e)
+{
+	char buf[256], why[200];
+	int saved = errno;
+
+	ERR_clear_error();
+	(void)SSL_read(c->ssl, buf, sizeof buf);
+	ps_tls_why(c->ssl, why, sizeof why);
+	if (!strcmp(why, "TLS handshake failed"))   /* nothing better than errno */
+		snprintf(why, sizeof why, "%s", e == SSL_ERROR_SYSCALL && saved ? strerror(saved)
+		                                                               : "write failed");
+	fail(c, PS_CONN_IO, "TLS write to %s: %s", c->name, why);
+}
+
 /* Writes what may be written. Returns 0, or -1 after failing c. */
 static int flush(struct ps_conn *c)
 {
@@ -286,7 +302,7 @@ static int flush(struct ps_conn *c)
 				int e = SSL_get_error(c->ssl, r);
 				if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
 					break;
-				fail(c, PS_CONN_IO, "TLS write to %s failed", c->name);
+				tls_write_failed(c, e);
 				return -1;
 			}
 			w = r;
@@ -905,4 +921,9 @@ int ps_conn_port(const struct ps_conn *c)
 size_t ps_conn_inflight(const struct ps_conn *c)
 {
 	return c->qlen;
+}
+
+void *ps_conn_owner(const struct ps_conn *c)
+{
+	return c->owner;
 }

@@ -468,3 +468,144 @@ class TestCase(unittest.TestCase):
 
 def main():
     unittest.main(verbosity=2)
+
+
+# --- clusters ----------------------------------------------------------------------
+
+
+def key_slot(key):
+    """Redis Cluster's slot of key (CRC16/XMODEM, hash tags)."""
+    import binascii
+    b = key.encode() if isinstance(key, str) else key
+    s = b.find(b"{")
+    if s >= 0:
+        e = b.find(b"}", s + 1)
+        if e > s + 1:
+            b = b[s + 1:e]
+    return binascii.crc_hqx(b, 0) % 16384
+
+
+class Cluster:
+    """masters x (1 + replicas) redis-servers in cluster mode, created with
+    redis-cli --cluster create (node timeout 1 s: failovers take seconds)."""
+
+    def __init__(self, start, masters=3, replicas=1, password=None, tls=None):
+        self.password = password
+        self.nodes = [start(cluster=True, password=password, tls=tls)
+                      for _ in range(masters * (1 + replicas))]
+        args = ["redis-cli", "--cluster", "create"]
+        args += [f"127.0.0.1:{n.port}" for n in self.nodes]
+        args += ["--cluster-replicas", str(replicas), "--cluster-yes"]
+        self.cli(*args)
+        wait_until(self.healthy, 60, "the cluster to be ok on every node", interval=0.2)
+
+    def cli(self, *args, check=True):
+        env = dict(os.environ)
+        if self.password:
+            env["REDISCLI_AUTH"] = self.password
+        p = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed: {p.stdout[-2000:]}{p.stderr[-2000:]}")
+        return p.stdout
+
+    def alive(self):
+        return [n for n in self.nodes if n.proc and n.proc.poll() is None]
+
+    def healthy(self):
+        """Every live node says ok, and all agree on who serves each slot."""
+        try:
+            maps = set()
+            for n in self.alive():
+                if "cluster_state:ok" not in n.cmd("CLUSTER", "INFO"):
+                    return False
+                maps.add(tuple(sorted((s[0], s[1], s[2][1]) for s in n.cmd("CLUSTER", "SLOTS"))))
+            return len(maps) == 1
+        except (OSError, RespError):
+            return False
+
+    def slot_map(self):
+        """[(start, end, port)] as a live node sees it."""
+        for n in self.alive():
+            try:
+                return sorted((s[0], s[1], s[2][1]) for s in n.cmd("CLUSTER", "SLOTS"))
+            except (OSError, RespError):
+                continue
+        raise AssertionError("no live cluster node answers")
+
+    def owner(self, slot):
+        for start, end, port in self.slot_map():
+            if start <= slot <= end:
+                return self.node(port)
+        raise AssertionError(f"nobody serves slot {slot}")
+
+    def node(self, port):
+        return next(n for n in self.nodes if n.port == port)
+
+    def masters(self):
+        return sorted(set(p for _, _, p in self.slot_map()))
+
+    def node_id(self, node):
+        return node.cmd("CLUSTER", "MYID")
+
+    def seeds(self, k=3):
+        return ",".join(f"127.0.0.1:{n.port}" for n in self.nodes[:k])
+
+
+class ClusterPublisher:
+    """SPUBLISH (or PUBLISH) to the owner of each channel's slot, following
+    MOVED and re-reading the map after a failure, as redis-cli -c does."""
+
+    def __init__(self, cluster, sharded=True):
+        self.cluster = cluster
+        self.sharded = sharded
+        self.conns = {}
+        self.map = cluster.slot_map()
+        self.moved = {}          # slot -> port, from MOVED answers
+
+    def _conn(self, port):
+        if port not in self.conns:
+            self.conns[port] = Resp(port, password=self.cluster.password, timeout=2.0)
+        return self.conns[port]
+
+    def _owner(self, slot):
+        if slot in self.moved:
+            return self.moved[slot]
+        for start, end, port in self.map:
+            if start <= slot <= end:
+                return port
+        return None
+
+    def publish(self, channel, payload, deadline=20.0):
+        """Publishes; returns (monotonic time of the attempt that took, receivers)."""
+        slot = key_slot(channel)
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            port = self._owner(slot) if self.sharded else self.cluster.alive()[0].port
+            try:
+                if port is None:
+                    raise RespError("CLUSTERDOWN no owner")
+                c = self._conn(port)
+                t = time.monotonic()
+                n = c.cmd("SPUBLISH" if self.sharded else "PUBLISH", channel, payload)
+                return t, n
+            except RespError as e:
+                if str(e).startswith("MOVED"):
+                    self.moved[slot] = int(str(e).rsplit(":", 1)[1])
+                    continue
+                time.sleep(0.05)
+            except (OSError, ConnectionError):
+                c = self.conns.pop(port, None)
+                if c:
+                    c.close()
+                time.sleep(0.05)
+            try:
+                self.map = self.cluster.slot_map()
+                self.moved = {}
+            except AssertionError:
+                pass
+        raise AssertionError(f"could not publish on {channel} within {deadline}s")
+
+    def close(self):
+        for c in self.conns.values():
+            c.close()
+        self.conns = {}
