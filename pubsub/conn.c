@@ -831,11 +831,8 @@ static void on_timer(void *arg)
 	case ST_FAILED:
 		break;
 	default:
-		fail(c, PS_CONN_TIMEOUT, "%s: no connection within %u ms%s%s", c->name,
-		     c->p.connect_timeout_ms,
-		     c->state == ST_RESOLVING ? " (resolving the name)" :
-		     c->state == ST_CONNECTING ? " (TCP connect)" :
-		     c->state == ST_TLS ? " (TLS handshake)" : " (AUTH/SELECT)", "");
+		fail(c, PS_CONN_TIMEOUT, "%s: no connection within %u ms (%s)", c->name,
+		     c->p.connect_timeout_ms, ps_conn_stage(c));
 		break;
 	}
 	leave(c);
@@ -926,4 +923,18 @@ size_t ps_conn_inflight(const struct ps_conn *c)
 void *ps_conn_owner(const struct ps_conn *c)
 {
 	return c->owner;
+}
+
+const char *ps_conn_stage(const struct ps_conn *c)
+{
+	switch (c->state) {
+	case ST_START:
+	case ST_RESOLVING:  return "resolving the name";
+	case ST_CONNECTING: return "TCP connect";
+	case ST_TLS:        return "TLS handshake";
+	case ST_HANDSHAKE:  return "AUTH/SELECT";
+	case ST_READY:      return "connected";
+	case ST_FAILED:     return "failed";
+	}
+	return "";
 }

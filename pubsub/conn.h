@@ -109,6 +109,10 @@ int ps_conn_port(const struct ps_conn *c);
 /* Commands waiting for a reply. */
 size_t ps_conn_inflight(const struct ps_conn *c);
 
+/* Where the connection is: "resolving the name", "TCP connect", "TLS
+ * handshake", "AUTH/SELECT", "connected" or "failed" (for timeouts). */
+const char *ps_conn_stage(const struct ps_conn *c);
+
 /* The owner given to ps_conn_new. */
 void *ps_conn_owner(const struct ps_conn *c);
 

@@ -64,10 +64,12 @@ def wait_until(pred, timeout, what="condition", interval=0.05):
         time.sleep(interval)
 
 
-def driver_path():
-    path = os.environ.get("LGREDIS_DRIVE")
+def driver_path(var="LGREDIS_DRIVE"):
+    path = os.environ.get(var)
+    if not path and var == "LGREDIS_PUB" and os.environ.get("LGREDIS_DRIVE"):
+        path = os.path.join(os.path.dirname(os.environ["LGREDIS_DRIVE"]), "lgredis_pub")
     if not path or not os.access(path, os.X_OK):
-        raise RuntimeError("set LGREDIS_DRIVE to the lgredis_drive binary")
+        raise RuntimeError(f"set {var} to its test driver binary")
     return path
 
 
@@ -321,8 +323,8 @@ class Certs:
 class Driver:
     """lgredis_drive with its lines collected by a reader thread."""
 
-    def __init__(self, url, *args, wrapper=(), prefix=None):
-        cmd = list(wrapper) + [driver_path(), "--url", url]
+    def __init__(self, url, *args, wrapper=(), prefix=None, exe=None):
+        cmd = list(wrapper) + [exe or driver_path(), "--url", url]
         if prefix is not None:
             cmd += ["--prefix", prefix]
         cmd += [str(a) for a in args]
@@ -433,6 +435,22 @@ class Driver:
             return f.read()
 
 
+class Publisher(Driver):
+    """lgredis_pub: livegate's blocking publisher, one call at a time."""
+
+    def __init__(self, url, *args, **kw):
+        super().__init__(url, *args, exe=driver_path("LGREDIS_PUB"), **kw)
+        self.wait_line(r"^started$")
+
+    def publish(self, channel, payload, timeout=30):
+        """Returns ("ok", receivers, ms) or ("err", ms, reason)."""
+        self.send(f"pub {channel} {payload}")
+        m = self.wait_line(r"^(ok (\d+) (\d+)|err (\d+) (.*))$", timeout=timeout)
+        if m.group(2) is not None:
+            return ("ok", int(m.group(2)), int(m.group(3)))
+        return ("err", int(m.group(4)), m.group(5))
+
+
 class TestCase(unittest.TestCase):
     """Stops what a test started, and shows the driver's lines on failure."""
 
@@ -451,6 +469,12 @@ class TestCase(unittest.TestCase):
         self.drivers.append(d)
         self.addCleanup(d.stop)
         return d
+
+    def publisher(self, url, *args, **kw):
+        p = Publisher(url, *args, **kw)
+        self.drivers.append(p)
+        self.addCleanup(p.stop)
+        return p
 
     def tearDown(self):
         outcome = getattr(self, "_outcome", None)

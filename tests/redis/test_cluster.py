@@ -107,11 +107,10 @@ class ClusterTest(rharness.TestCase):
         self.assertTrue(self.subscribed_at_owner(names))
         owners = set(self.cluster.owner(key_slot(PREFIX + n)).port for n in names)
         self.assertEqual(len(owners), 3)              # spread over every master
-        pub = ClusterPublisher(self.cluster)
+        # livegate's own publisher: SPUBLISH at each slot's master
+        lp = self.publisher(f"redis+cluster://{self.cluster.seeds(1)}", prefix=PREFIX)
         for n in names:
-            _, receivers = pub.publish(PREFIX + n, "x-" + n)
-            self.assertEqual(receivers, 1)
-        pub.close()
+            self.assertEqual(lp.publish(n, "x-" + n)[:2], ("ok", 1), n)
         for n in names:
             d.wait_line(r"^msg %s 1 x-%s$" % (n, n), since=0)
         d.send("stats")
@@ -136,6 +135,10 @@ class ClusterTest(rharness.TestCase):
             d.wait_line(r"^msg g 1 from-%d$" % n.port)
         self.cluster.nodes[-1].publish(PREFIX + "cold", "y")
         d.wait_line(r"^obs cold$")
+        lp = self.publisher(f"redis+cluster://{self.cluster.seeds()}", "--cluster-pubsub",
+                            "global", prefix=PREFIX)
+        self.assertEqual(lp.publish("g", "via livegate")[0], "ok")
+        d.wait_line(r"^msg g 1 via livegate$")
 
     def test_3_reshard_while_publishing(self):
         cl = self.cluster
@@ -151,6 +154,8 @@ class ClusterTest(rharness.TestCase):
         # later join in a moved slot is answered MOVED.
         d2 = self.sharded_driver()
         d = self.sharded_driver()
+        lp = self.publisher(f"redis+cluster://{cl.seeds()}", prefix=PREFIX)
+        self.assertEqual(lp.publish(late, "map read")[0], "ok")    # its map is now stale-to-be
         d.send("sub 1 " + ",".join(moved + stay))
         d.wait_line(r"^subscribed 1$")
         pubs = Publishing(cl, moved + stay)
@@ -177,6 +182,9 @@ class ClusterTest(rharness.TestCase):
         self.assertTrue(self.subscribed_at_owner([late]))
         ClusterPublisher(cl).publish(PREFIX + late, "after the move")
         d2.wait_line(r"^msg %s 1 after the move$" % late)
+        # livegate's publisher follows the MOVED answer of its stale map
+        self.assertEqual(lp.publish(late, "moved publish")[:2], ("ok", 1))
+        d2.wait_line(r"^msg %s 1 moved publish$" % late)
         self.assertEqual(d2.matching(r"^link (down|retry) data"), [])   # MOVED is no failure
         # an outage of the moved channels only
         for n in stay:
@@ -201,6 +209,9 @@ class ClusterTest(rharness.TestCase):
         g.wait_line(r"^link up data 127\.0\.0\.1:%d " % victim.port)
         g.send("sub 1 " + ",".join(elsewhere))
         g.wait_line(r"^subscribed 1$")
+        lp = self.publisher(f"redis+cluster://{cl.seeds()}", "--timeout-ms", 1000,
+                            prefix=PREFIX)
+        self.assertEqual(lp.publish(on_victim[0], "before")[0], "ok")
         pubs = Publishing(cl, on_victim + elsewhere)
         gpubs = Publishing(cl, elsewhere, sharded=False)
         try:
@@ -226,6 +237,14 @@ class ClusterTest(rharness.TestCase):
         for n in elsewhere:
             self.assertEqual(d.matching(r"^resync %s " % n), [], n)
         self.check(g, gpubs)
+        # livegate's publisher finds the promoted replica (each try bounded)
+        res = None
+        for _ in range(20):
+            res = lp.publish(on_victim[0], "after failover")
+            self.assertLess(res[2] if res[0] == "ok" else res[1], 5000)
+            if res[0] == "ok":
+                break
+        self.assertEqual(res[:2], ("ok", 1))
         self.assertEqual(len(g.matching(r"^resync ")), len(elsewhere))
         d.send("stats")
         m = d.wait_line(r"^stats .* links_up=(\d+) links=(\d+) ready=1")

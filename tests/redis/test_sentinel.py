@@ -133,6 +133,10 @@ class FailoverTest(rharness.TestCase):
         d.wait_line(r"^msg b 2 after-199$")
         got = [l for l in d.matching(r"^msg b 2 after-", since=mark)]
         self.assertEqual(got, [f"msg b 2 after-{i}" for i in range(200)])
+        # livegate's publisher finds the master through the sentinels
+        lp = self.publisher(ss.url(":pw@"), prefix="s:")
+        self.assertEqual(lp.publish("b", "via sentinel")[:2], ("ok", 1))
+        d.wait_line(r"^msg b 2 via sentinel$")
         # each failover is one reconnect
         d.send("stats")
         m = d.wait_line(r"^stats messages=\d+ reconnects=(\d+) link_downs=(\d+)")

@@ -1,6 +1,8 @@
-"""The driver under valgrind (memcheck): a TLS link that connects, delivers,
-loses its server, resolves a name on its resolver thread, reconnects and
-resyncs, then frees everything on quit. Any memory error or leak fails."""
+"""The drivers under valgrind (memcheck): a TLS subscriber link that
+connects, delivers, loses its server, resolves a name on its resolver
+thread, reconnects and resyncs, then frees everything on quit; and the
+blocking publisher through a timeout, a reconnect and several threads. Any
+memory error or leak fails."""
 
 import shutil
 
@@ -39,6 +41,26 @@ class ValgrindTest(rharness.TestCase):
         d.send("unsub 1")
         rc = d.quit(timeout=60)
         self.assertEqual(rc, 0, f"valgrind reported errors:\n{d.stderr()[-4000:]}")
+
+    def test_publisher_is_clean(self):
+        certs = rharness.Certs()
+        self.addCleanup(certs.cleanup)
+        r = self.redis(tls=certs.server_files())
+        cert, key = certs.client()
+        p = self.publisher(f"rediss://localhost:{r.port}", "--tls-ca", certs.ca,
+                           "--tls-cert", cert, "--tls-key", key, "--timeout-ms", 1500,
+                           wrapper=VALGRIND)
+        self.assertEqual(p.publish("a", "one", timeout=60)[0], "ok")
+        r.pause()
+        try:
+            self.assertEqual(p.publish("a", "hung", timeout=60)[0], "err")
+        finally:
+            r.resume()
+        self.assertEqual(p.publish("a", "two", timeout=60)[0], "ok")
+        p.send("burst 2 20 t")
+        p.wait_line(r"^burst ok=40 err=0$", timeout=120)
+        rc = p.quit(timeout=60)
+        self.assertEqual(rc, 0, f"valgrind reported errors:\n{p.stderr()[-4000:]}")
 
 
 if __name__ == "__main__":
