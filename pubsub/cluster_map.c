@@ -257,20 +257,6 @@ static void on_map(void *arg, struct ps_conn *c, const redisReply *r)
 	finish(f, m);
 }
 
-static void f_ready(void *owner, struct ps_conn *c)
-{
-	(void)owner;
-	(void)c;
-}
-
-static void f_push(void *owner, struct ps_conn *c, const struct ps_push *p, int solicited)
-{
-	(void)owner;
-	(void)c;
-	(void)p;
-	(void)solicited;
-}
-
 static void f_closed(void *owner, struct ps_conn *c, enum ps_conn_fail why, const char *detail)
 {
 	struct ps_cluster_fetch *f = owner;
@@ -281,7 +267,7 @@ static void f_closed(void *owner, struct ps_conn *c, enum ps_conn_fail why, cons
 	try_next(f);
 }
 
-static const struct ps_conn_events f_events = { f_ready, f_push, f_closed, NULL };
+static const struct ps_conn_events f_events = { NULL, NULL, f_closed, NULL };
 
 static void try_next(struct ps_cluster_fetch *f)
 {

@@ -33,7 +33,8 @@
 
 #define MAX_ADDRS    8
 #define READ_CHUNK   16384
-#define READ_BUDGET  (256 * 1024)   /* per wake-up; the loop calls again */
+#define READ_BUDGET  (64 * 1024)    /* per wake-up, so the owner's other work */
+                                    /* gets its turn; the loop calls again */
 #define NO_LIMIT     SIZE_MAX
 
 enum state { ST_START, ST_RESOLVING, ST_CONNECTING, ST_TLS, ST_HANDSHAKE, ST_READY, ST_FAILED };
@@ -474,7 +475,8 @@ static void dispatch(struct ps_conn *c, redisReply *r)
 	enum ps_push_kind k = ps_resp_classify(r, &p);
 
 	if (k != PS_PUSH_NONE && !ps_push_is_confirmation(k)) {
-		c->ev->push(c->owner, c, &p, 0);
+		if (c->ev->push)
+			c->ev->push(c->owner, c, &p, 0);
 		return;
 	}
 	if (k != PS_PUSH_NONE) {
@@ -485,9 +487,9 @@ static void dispatch(struct ps_conn *c, redisReply *r)
 			struct entry e = qpop(c);
 			if (e.cb)
 				e.cb(e.arg, c, r);
-			else
+			else if (c->ev->push)
 				c->ev->push(c->owner, c, &p, 1);
-		} else {
+		} else if (c->ev->push) {
 			c->ev->push(c->owner, c, &p, 0);
 		}
 		maybe_room(c);
@@ -519,7 +521,8 @@ static void hs_done(struct ps_conn *c)
 	c->state = ST_READY;
 	c->wallow = NO_LIMIT;
 	start_liveness(c);
-	c->ev->ready(c->owner, c);
+	if (c->ev->ready)
+		c->ev->ready(c->owner, c);
 	if (!gone(c))
 		flush(c);
 }

@@ -64,6 +64,7 @@ enum ps_conn_fail {
 /* A short name of why ("auth", "timeout", ...) for logs and metrics. */
 const char *ps_conn_fail_name(enum ps_conn_fail why);
 
+/* ready, push and room may be NULL. */
 struct ps_conn_events {
 	/* Connected, TLS verified, AUTH and SELECT accepted. */
 	void (*ready)(void *owner, struct ps_conn *c);
@@ -73,7 +74,7 @@ struct ps_conn_events {
 	/* The connection failed or was lost; detail says why (never a
 	 * password). Commands still waiting got their NULL reply before. */
 	void (*closed)(void *owner, struct ps_conn *c, enum ps_conn_fail why, const char *detail);
-	/* Optional: a command was refused as full and there is room again. */
+	/* A command was refused as full and there is room again. */
 	void (*room)(void *owner, struct ps_conn *c);
 };
 

@@ -62,20 +62,6 @@ struct ps_pub {
 
 /* --- connections ---------------------------------------------------------------- */
 
-static void c_ready(void *owner, struct ps_conn *c)
-{
-	(void)owner;
-	(void)c;
-}
-
-static void c_push(void *owner, struct ps_conn *c, const struct ps_push *p, int solicited)
-{
-	(void)owner;
-	(void)c;
-	(void)p;
-	(void)solicited;
-}
-
 static void c_closed(void *owner, struct ps_conn *c, enum ps_conn_fail why, const char *detail)
 {
 	struct ps_pub *pb = owner;
@@ -88,7 +74,7 @@ static void c_closed(void *owner, struct ps_conn *c, enum ps_conn_fail why, cons
 	}
 }
 
-static const struct ps_conn_events conn_events = { c_ready, c_push, c_closed, NULL };
+static const struct ps_conn_events conn_events = { NULL, NULL, c_closed, NULL };
 
 static void drop(struct ps_pub *pb, struct pconn *pc)
 {
@@ -373,6 +359,43 @@ static int verify_master(struct ps_pub *pb, struct pconn *pc, int64_t deadline)
 	return pb->rk == R_DONE ? 0 : -1;
 }
 
+/* Sends the command (after ASKING when asking) on pc and waits. Returns
+ * the kind of answer, R_WAIT when the deadline passed first. */
+static enum rkind exchange(struct ps_pub *pb, struct pconn *pc, int asking, const char **argv,
+                           const size_t *lens, int64_t deadline)
+{
+	const char *ask[] = { "ASKING" };
+	const size_t ask_len[] = { 6 };
+
+	arm_wait(pb, pc);
+	if ((asking && ps_conn_command(pc->c, NULL, NULL, 1, ask, ask_len) != PS_CMD_QUEUED) ||
+	    ps_conn_command(pc->c, on_reply, pb, 3, argv, lens) != PS_CMD_QUEUED) {
+		snprintf(pb->why, sizeof pb->why, "%s: cannot queue the command", pc->host);
+		return R_CLOSED;   /* a failed or full link: drop it */
+	}
+	if (wait_for(pb, deadline) < 0) {
+		/* The answer may still come; the connection goes with it. */
+		snprintf(pb->why, sizeof pb->why, "%s: no answer within %u ms (%s)",
+		         ps_conn_name(pc->c), pb->timeout_ms, ps_conn_stage(pc->c));
+		return R_WAIT;
+	}
+	return pb->rk;
+}
+
+/* A MOVED answer: the map learns the slot's owner. */
+static void note_moved(struct ps_pub *pb)
+{
+	int idx;
+
+	if (!pb->map)
+		return;
+	idx = ps_cluster_map_node(pb->map, pb->rd.host, pb->rd.port);
+	if (idx >= 0)
+		pb->map->owner[pb->rd.slot] = (uint16_t)(idx + 1);
+	else
+		pb->map_stale = 1;
+}
+
 long long ps_pub_publish(struct ps_pub *pb, const char *channel, size_t clen,
                          const char *payload, size_t plen, char *err, size_t errlen)
 {
@@ -394,6 +417,7 @@ long long ps_pub_publish(struct ps_pub *pb, const char *channel, size_t clen,
 	memcpy(full + pb->prefix_len, channel, clen);
 	for (;;) {
 		struct pconn *pc;
+		enum rkind rk;
 
 		if (asking) {
 			snprintf(host, sizeof host, "%s", ask.host);
@@ -401,57 +425,37 @@ long long ps_pub_publish(struct ps_pub *pb, const char *channel, size_t clen,
 		} else if (target(pb, slot, host, &port, deadline) < 0) {
 			break;
 		}
-		pc = get_conn(pb, host, port, &fresh);
-		if (!pc) {
+		if (!(pc = get_conn(pb, host, port, &fresh))) {
 			snprintf(pb->why, sizeof pb->why, "out of memory");
 			break;
 		}
 		if (pb->url.mode == PS_REDIS_SENTINEL && fresh && verify_master(pb, pc, deadline) < 0) {
 			drop(pb, pc);
 			forget_target(pb);
-			if (pb->rk == R_ERR && ++redirects <= REDIRECTS_MAX && ps_mono_ms() < deadline)
+			if (pb->rk == R_ERR && ++redirects <= REDIRECTS_MAX)
 				continue;   /* a replica: ask the sentinels again */
 			break;
 		}
-		arm_wait(pb, pc);
-		if ((asking && ps_conn_command(pc->c, NULL, NULL, 1, (const char *[]){ "ASKING" },
-		                               (size_t[]){ 6 }) != PS_CMD_QUEUED) ||
-		    ps_conn_command(pc->c, on_reply, pb, 3, argv, lens) != PS_CMD_QUEUED) {
-			drop(pb, pc);
-			snprintf(pb->why, sizeof pb->why, "%s: cannot queue the command", host);
-			break;
-		}
+		rk = exchange(pb, pc, asking, argv, lens, deadline);
 		asking = 0;
-		if (wait_for(pb, deadline) < 0) {
-			/* The answer may still come; the connection goes with it. */
-			snprintf(pb->why, sizeof pb->why, "%s: no answer within %u ms (%s)",
-			         ps_conn_name(pc->c), pb->timeout_ms, ps_conn_stage(pc->c));
-			drop(pb, pc);
-			forget_target(pb);
-			break;
-		}
-		if (pb->rk == R_INT) {
+		if (rk == R_INT) {
 			result = pb->n;
 			break;
 		}
-		if ((pb->rk == R_MOVED || pb->rk == R_ASK) && ++redirects <= REDIRECTS_MAX) {
+		if ((rk == R_MOVED || rk == R_ASK) && ++redirects <= REDIRECTS_MAX) {
 			if (!pb->rd.host[0])   /* "MOVED <slot> :<port>": the same host */
 				snprintf(pb->rd.host, sizeof pb->rd.host, "%s", pc->host);
-			if (pb->rk == R_ASK) {
+			if (rk == R_ASK) {
 				ask = pb->rd;
 				asking = 1;
-			} else if (pb->map) {
-				int idx = ps_cluster_map_node(pb->map, pb->rd.host, pb->rd.port);
-				if (idx >= 0)
-					pb->map->owner[pb->rd.slot] = (uint16_t)(idx + 1);
-				else
-					pb->map_stale = 1;
+			} else {
+				note_moved(pb);
 			}
 			continue;
 		}
-		if (pb->rk == R_CLOSED) {
+		if (rk == R_WAIT || rk == R_CLOSED) {
 			drop(pb, pc);
-			if (!fresh && !retried) {   /* kept, and closed since: once more */
+			if (rk == R_CLOSED && !fresh && !retried) {   /* kept, closed since */
 				retried = 1;
 				continue;
 			}

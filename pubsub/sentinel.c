@@ -95,20 +95,6 @@ static void on_addr(void *arg, struct ps_conn *c, const redisReply *r)
 	next(sn);
 }
 
-static void q_ready(void *owner, struct ps_conn *c)
-{
-	(void)owner;
-	(void)c;
-}
-
-static void q_push(void *owner, struct ps_conn *c, const struct ps_push *p, int solicited)
-{
-	(void)owner;
-	(void)c;
-	(void)p;
-	(void)solicited;
-}
-
 static void q_closed(void *owner, struct ps_conn *c, enum ps_conn_fail why, const char *detail)
 {
 	struct ps_sentinel *sn = owner;
@@ -118,7 +104,7 @@ static void q_closed(void *owner, struct ps_conn *c, enum ps_conn_fail why, cons
 	next(sn);
 }
 
-static const struct ps_conn_events q_events = { q_ready, q_push, q_closed, NULL };
+static const struct ps_conn_events q_events = { NULL, NULL, q_closed, NULL };
 
 static void ask(struct ps_sentinel *sn)
 {
@@ -208,7 +194,7 @@ static void w_closed(void *owner, struct ps_conn *c, enum ps_conn_fail why, cons
 	watch_retry(sn);
 }
 
-static const struct ps_conn_events w_events = { q_ready, w_push, w_closed, NULL };
+static const struct ps_conn_events w_events = { NULL, w_push, w_closed, NULL };
 
 static void watch_connect(struct ps_sentinel *sn)
 {

@@ -120,12 +120,6 @@ static void on_role(void *arg, struct ps_conn *c, const redisReply *r)
 	lost(l, PS_CONN_SETUP, why);
 }
 
-static void c_ready(void *owner, struct ps_conn *c)
-{
-	(void)owner;
-	(void)c;
-}
-
 static void c_push(void *owner, struct ps_conn *c, const struct ps_push *p, int solicited)
 {
 	struct plink *l = owner;
@@ -144,7 +138,7 @@ static void c_closed(void *owner, struct ps_conn *c, enum ps_conn_fail why, cons
 	lost(owner, why, detail);
 }
 
-static const struct ps_conn_events conn_events = { c_ready, c_push, c_closed, NULL };
+static const struct ps_conn_events conn_events = { NULL, c_push, c_closed, NULL };
 
 static void connect_now(struct plink *l)
 {

@@ -169,6 +169,7 @@ class RedisServer:
         self.extra = list(extra)
         self.replicaof = replicaof
         self.sentinel = sentinel
+        self.own_dir = workdir is None
         self.dir = workdir or tempfile.mkdtemp(prefix="lgredis-")
         self.log = os.path.join(self.dir, f"redis-{self.port}.log")
         self.proc = None
@@ -248,6 +249,8 @@ class RedisServer:
         os.kill(self.proc.pid, signal.SIGCONT)
 
     def stop(self):
+        """Stops the server for good and removes its files (a test that
+        failed has shown the log's tail by then)."""
         if self.proc and self.proc.poll() is None:
             try:
                 os.kill(self.proc.pid, signal.SIGCONT)
@@ -259,6 +262,8 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def log_tail(self):
         try:
@@ -429,10 +434,18 @@ class Driver:
                 f.close()
             except (BrokenPipeError, OSError):
                 pass
+        self.errlog.close()
+        try:
+            os.unlink(self.errlog.name)
+        except OSError:
+            pass
 
     def stderr(self):
-        with open(self.errlog.name) as f:
-            return f.read()
+        try:
+            with open(self.errlog.name) as f:
+                return f.read()
+        except OSError:
+            return ""
 
 
 class Publisher(Driver):
@@ -462,6 +475,13 @@ class TestCase(unittest.TestCase):
         r = RedisServer(**kw)
         self.servers.append(r)
         self.addCleanup(r.stop)
+        return r.start()
+
+    @classmethod
+    def class_redis(cls, **kw):
+        """A server for every test of the class (setUpClass)."""
+        r = RedisServer(**kw)
+        cls.addClassCleanup(r.stop)
         return r.start()
 
     def driver(self, url, *args, **kw):
@@ -513,15 +533,31 @@ class Cluster:
     """masters x (1 + replicas) redis-servers in cluster mode, created with
     redis-cli --cluster create (node timeout 1 s: failovers take seconds)."""
 
-    def __init__(self, start, masters=3, replicas=1, password=None, tls=None):
+    def __init__(self, start, masters=3, replicas=1, password=None, tls=None, extra=()):
         self.password = password
-        self.nodes = [start(cluster=True, password=password, tls=tls)
+        self.nodes = [start(cluster=True, password=password, tls=tls, extra=extra)
                       for _ in range(masters * (1 + replicas))]
-        args = ["redis-cli", "--cluster", "create"]
-        args += [f"127.0.0.1:{n.port}" for n in self.nodes]
-        args += ["--cluster-replicas", str(replicas), "--cluster-yes"]
-        self.cli(*args)
+        if masters >= 3:
+            args = ["redis-cli", "--cluster", "create"]
+            args += [f"127.0.0.1:{n.port}" for n in self.nodes]
+            args += ["--cluster-replicas", str(replicas), "--cluster-yes"]
+            self.cli(*args)
+        else:
+            self._create_small(masters)
         wait_until(self.healthy, 60, "the cluster to be ok on every node", interval=0.2)
+
+    def _create_small(self, masters):
+        """What redis-cli --cluster create does, for the 1 or 2 masters it
+        refuses to set up (benchmarks only: no replicas)."""
+        if len(self.nodes) != masters:
+            raise ValueError("a small cluster has no replicas here")
+        per = 16384 // masters
+        for i, n in enumerate(self.nodes):
+            end = 16383 if i == masters - 1 else (i + 1) * per - 1
+            n.cmd("CLUSTER", "ADDSLOTSRANGE", i * per, end)
+            n.cmd("CLUSTER", "SET-CONFIG-EPOCH", i + 1)
+        for n in self.nodes[1:]:
+            n.cmd("CLUSTER", "MEET", "127.0.0.1", self.nodes[0].port)
 
     def cli(self, *args, check=True):
         env = dict(os.environ)

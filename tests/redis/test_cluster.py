@@ -11,7 +11,7 @@ import threading
 import time
 
 import rharness
-from rharness import Cluster, ClusterPublisher, RedisServer, key_slot, wait_until
+from rharness import Cluster, ClusterPublisher, key_slot, wait_until
 
 PREFIX = "c:"
 
@@ -61,19 +61,7 @@ class ClusterTest(rharness.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.started = []
-
-        def start(**kw):
-            r = RedisServer(**kw)
-            cls.started.append(r)
-            return r.start()
-
-        cls.cluster = Cluster(start)
-
-    @classmethod
-    def tearDownClass(cls):
-        for r in cls.started:
-            r.stop()
+        cls.cluster = Cluster(cls.class_redis)
 
     def setUp(self):
         super().setUp()

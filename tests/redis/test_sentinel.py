@@ -8,7 +8,7 @@ import threading
 import time
 
 import rharness
-from rharness import RedisServer, Resp, wait_until
+from rharness import Resp, wait_until
 
 MASTER = "mymaster"
 
@@ -161,19 +161,7 @@ class LookupTest(rharness.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.started = []
-
-        def start(**kw):
-            r = RedisServer(**kw)
-            cls.started.append(r)
-            return r.start()
-
-        cls.ss = SentinelSet(start)
-
-    @classmethod
-    def tearDownClass(cls):
-        for r in cls.started:
-            r.stop()
+        cls.ss = SentinelSet(cls.class_redis)
 
     def test_unknown_master_name_is_reported(self):
         hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.ss.sentinels)
