@@ -55,7 +55,9 @@ static void hints_for(struct addrinfo *h, int numeric)
 	memset(h, 0, sizeof *h);
 	h->ai_family = AF_UNSPEC;
 	h->ai_socktype = SOCK_STREAM;
-	h->ai_flags = AI_NUMERICSERV | (numeric ? AI_NUMERICHOST : AI_ADDRCONFIG);
+	/* No AI_ADDRCONFIG: with loopback only (a container next to its
+	 * Redis) it would refuse "localhost". Every address is tried in turn. */
+	h->ai_flags = AI_NUMERICSERV | (numeric ? AI_NUMERICHOST : 0);
 }
 
 static void *resolve_thread(void *p)

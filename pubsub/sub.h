@@ -75,7 +75,9 @@ struct ps_sub_events {
 	/* Every needed link is up (1), or one is not (0): /readyz. */
 	void (*ready)(void *owner, int ready);
 	/* Pattern modes: coverage of everything under the prefix began at
-	 * since_ms (wall clock, ms), or ended (-1). Never called in sharded
+	 * since_ms (wall clock, ms: when the pattern's confirmation was read),
+	 * or ended (-1). A start is reported before the registry confirms the
+	 * channels, an end after it took them down. Never called in sharded
 	 * mode (see ps_sub_covered_since). May be NULL. */
 	void (*coverage)(void *owner, int64_t since_ms);
 	/* A message on channel name (prefix removed), called before the

@@ -78,11 +78,12 @@ static void up(struct plink *l)
 	l->ever_up = 1;
 	s->stats.links_up = 1;
 	sub_link_event(s, PS_LINK_UP, PS_ROLE_DATA, l->addr, 0, "", 0);
-	/* Every channel is covered from now on: confirm them all (resync to
-	 * those confirmed before the outage, 'ready' to those waiting). */
-	ps_registry_confirm_all(s->reg);
+	/* Coverage first, so that a catch-up run from a 'ready' below sees it;
+	 * then every channel is covered: confirm them all (resync to those
+	 * confirmed before the outage, 'ready' to those waiting). */
 	if (s->ev.coverage)
 		s->ev.coverage(s->owner, l->since);
+	ps_registry_confirm_all(s->reg);
 	sub_update_ready(s);
 }
 
