@@ -16,7 +16,17 @@
  * channels it touches only (resync for those once subscribed again).
  * Coverage is per channel, from its confirmation.
  *
- * Runs on the owner's loop through loop.h; single-threaded.
+ * Runs on the owner's loop through loop.h; single-threaded. A worker on
+ * libev wires it so:
+ *
+ *   struct ps_loop l;
+ *   ps_loop_ev(&l, w->loop);                           // loop_ev.h
+ *   w->reg = ps_registry_new(&reg_events, w, max_channels);
+ *   w->sub = ps_sub_new(&params, w->reg, &l, &sub_events, w, err, sizeof err);
+ *   ps_sub_start(w->sub);
+ *   ...
+ *   ps_sub_free(w->sub);                               // before the registry
+ *   ps_registry_free(w->reg);
  */
 #ifndef LG_PUBSUB_SUB_H
 #define LG_PUBSUB_SUB_H

@@ -8,7 +8,7 @@ deps_build=(meson ninja-build pkg-config gcc python3 libwebsockets-dev libmicroh
             libhiredis-dev libjansson-dev libssl-dev uthash-dev libev-dev libwebsockets-evlib-ev check)
 deps_run=(redis-server redis-sentinel redis-tools curl)
 deps_test=(python3-websockets python3-jwt python3-yaml libjwt-dev valgrind openssl strace
-           chromium nginx prometheus systemd util-linux)
+           chromium nginx prometheus systemd util-linux iproute2)
 # Wanted as commands, from Debian only when missing: a machine's own Node.js
 # build (with its own npm) conflicts with Debian's npm package.
 deps_test_cmds=(node:nodejs npm:npm)

@@ -247,7 +247,11 @@ def section(rows, args, took):
         if not plain or not tls:
             return "?"
         a, b = plain["subscriber_cpu_us_per_msg"], tls["subscriber_cpu_us_per_msg"]
-        return f"{b - a:+.2f} µs ({a} → {b} µs, {b / a:.2f}x)" if a else "?"
+        if not a:
+            return "?"
+        if abs(b - a) < 0.1 * a:   # within this machine's run-to-run noise
+            return f"nothing measurable ({a} → {b} µs)"
+        return f"{b - a:+.2f} µs ({a} → {b} µs, {b / a:.2f}x)"
 
     load = open("/proc/loadavg").read().split()[0]
     out = [BEGIN, "", "## Redis Cluster and TLS (livegate's Redis links)", "",
