@@ -126,7 +126,8 @@ int64_t ps_sub_covered_since(const struct ps_sub *s, const char *name, size_t le
 
 void ps_sub_stats(const struct ps_sub *s, struct ps_sub_stats *out);
 
-/* Closes every link and frees s; the registry is left without a backend. */
+/* Closes every link and frees s; the registry is left without a backend.
+ * Not from inside one of s's events. */
 void ps_sub_free(struct ps_sub *s);
 
 /* Writes the glob pattern matching every channel under prefix (its
