@@ -1,5 +1,7 @@
-/* pubsub/conn.c - one Redis connection: resolve, connect, TLS, AUTH and
- * SELECT, FIFO replies, pushes, liveness.
+/* pubsub/conn.c - one Redis connection, its protocol side: commands and
+ * their FIFO replies, pushes, AUTH and SELECT, the life cycle. The bytes
+ * (resolving, connecting, TLS, reading, writing, liveness) are
+ * conn_net.c's.
  *
  * States run forward only: START (a 0 ms timer, so that nothing is
  * reported from inside ps_conn_new) -> RESOLVING -> CONNECTING -> TLS ->
@@ -12,69 +14,14 @@
  * may free the connection, which then only marks it, and the outermost
  * entry frees it on the way out.
  */
-#include "conn.h"
+#include "conn_int.h"
 #include "clock.h"
-#include "resolve.h"
-#include "redis_url.h"
 
-#include <errno.h>
 #include <stdarg.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#include <openssl/err.h>
 
-#define MAX_ADDRS    8
-#define READ_CHUNK   16384
-#define READ_BUDGET  (64 * 1024)    /* per wake-up, so the owner's other work */
-                                    /* gets its turn; the loop calls again */
-#define NO_LIMIT     SIZE_MAX
-
-enum state { ST_START, ST_RESOLVING, ST_CONNECTING, ST_TLS, ST_HANDSHAKE, ST_READY, ST_FAILED };
-
-struct entry {
-	ps_reply_fn      *cb;
-	void             *arg;
-	uint64_t          hash;     /* of the channel, for a subscribe-family command */
-	enum ps_push_kind expect;   /* its confirmation kind, or NONE              */
-};
-
-struct ps_conn {
-	struct ps_loop               loop;
-	struct ps_conn_params        p;
-	char                        *host, *user, *password;
-	const struct ps_conn_events *ev;
-	void                        *owner;
-	enum state                   state;
-	int                          fd;
-	void                        *io;
-	int                          io_events;
-	void                        *timer;
-	struct ps_resolve           *res;
-	struct sockaddr_storage      addrs[MAX_ADDRS];
-	socklen_t                    alens[MAX_ADDRS];
-	int                          naddrs, addr_i;
-	SSL                         *ssl;
-	struct ps_reader            *reader;
-	char                        *wbuf;
-	size_t                       wlen, wpos, wcap;
-	size_t                       wallow;      /* bytes from wpos the writer may send */
-	struct entry                *q;           /* ring of commands awaiting replies */
-	size_t                       qcap, qhead, qlen;
-	int                          hs_pending;  /* handshake replies awaited */
-	int64_t                      last_rx, ping_at;
-	int                          ping_out;
-	int                          depth, freed, want_room;
-	char                         name[PS_REDIS_HOST_MAX + 16];
-	char                         why[256];    /* the last connect error */
-};
 
 static const char *const fail_names[] = {
 	[PS_CONN_RESOLVE] = "resolve", [PS_CONN_CONNECT] = "connect", [PS_CONN_TLS] = "tls",
@@ -106,7 +53,7 @@ void ps_conn_defaults(struct ps_conn_params *p)
 
 /* --- plumbing ------------------------------------------------------------------ */
 
-static void set_io(struct ps_conn *c, int events)
+void conn_set_io(struct ps_conn *c, int events)
 {
 	if (c->io && c->io_events != events) {
 		c->io_events = events;
@@ -114,31 +61,14 @@ static void set_io(struct ps_conn *c, int events)
 	}
 }
 
-static void arm(struct ps_conn *c, unsigned ms)
+void conn_arm(struct ps_conn *c, unsigned ms)
 {
 	c->loop.ops->timer_arm(c->loop.loop, c->timer, ms);
 }
 
-static void close_socket(struct ps_conn *c)
-{
-	if (c->io) {
-		c->loop.ops->io_free(c->loop.loop, c->io);
-		c->io = NULL;
-		c->io_events = 0;
-	}
-	if (c->ssl) {
-		SSL_free(c->ssl);
-		c->ssl = NULL;
-	}
-	if (c->fd >= 0) {
-		close(c->fd);
-		c->fd = -1;
-	}
-}
-
 static void destroy(struct ps_conn *c)
 {
-	close_socket(c);
+	conn_close_socket(c);
 	ps_resolve_cancel(c->res);
 	c->loop.ops->timer_free(c->loop.loop, c->timer);
 	ps_reader_free(c->reader);
@@ -154,13 +84,13 @@ static void destroy(struct ps_conn *c)
 	free(c);
 }
 
-static void enter(struct ps_conn *c)
+void conn_enter(struct ps_conn *c)
 {
 	c->depth++;
 }
 
 /* Leaves an entry from the loop; returns 1 if c is gone. */
-static int leave(struct ps_conn *c)
+int conn_leave(struct ps_conn *c)
 {
 	if (--c->depth == 0 && c->freed) {
 		destroy(c);
@@ -169,27 +99,24 @@ static int leave(struct ps_conn *c)
 	return 0;
 }
 
-static int gone(const struct ps_conn *c)
+int conn_gone(const struct ps_conn *c)
 {
 	return c->freed || c->state == ST_FAILED;
 }
 
 /* Fails the connection once: NULL replies to what waits, then closed. */
-static void fail(struct ps_conn *c, enum ps_conn_fail why, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void fail(struct ps_conn *c, enum ps_conn_fail why, const char *fmt, ...)
+void conn_fail(struct ps_conn *c, enum ps_conn_fail why, const char *fmt, ...)
 {
 	char detail[320];
 	va_list ap;
 
-	if (gone(c))
+	if (conn_gone(c))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
 	c->state = ST_FAILED;
-	close_socket(c);
+	conn_close_socket(c);
 	c->loop.ops->timer_stop(c->loop.loop, c->timer);
 	while (c->qlen && !c->freed) {
 		struct entry e = c->q[c->qhead];
@@ -255,78 +182,19 @@ static int qpush(struct ps_conn *c, const struct entry *e)
 	return 0;
 }
 
-static size_t writable_now(const struct ps_conn *c)
+size_t conn_writable_now(const struct ps_conn *c)
 {
 	size_t n = c->wlen - c->wpos;
 	return n < c->wallow ? n : c->wallow;
 }
 
 /* The events to watch for the current state. */
-static void want_events(struct ps_conn *c)
+void conn_want_events(struct ps_conn *c)
 {
 	if (c->state == ST_CONNECTING)
-		set_io(c, PS_IO_WRITE);
+		conn_set_io(c, PS_IO_WRITE);
 	else if (c->state >= ST_HANDSHAKE && c->state != ST_FAILED)
-		set_io(c, PS_IO_READ | (writable_now(c) ? PS_IO_WRITE : 0));
-}
-
-/* A TLS write failed: the server has usually said why in an alert (a
- * client certificate it wants, say) that a read picks up. */
-static void tls_write_failed(struct ps_conn *c, int e)
-{
-	char buf[256], why[200];
-	int saved = errno;
-
-	ERR_clear_error();
-	(void)SSL_read(c->ssl, buf, sizeof buf);
-	ps_tls_why(c->ssl, why, sizeof why);
-	if (!strcmp(why, "TLS handshake failed"))   /* nothing better than errno */
-		snprintf(why, sizeof why, "%s", e == SSL_ERROR_SYSCALL && saved ? strerror(saved)
-		                                                               : "write failed");
-	fail(c, PS_CONN_IO, "TLS write to %s: %s", c->name, why);
-}
-
-/* Writes what may be written. Returns 0, or -1 after failing c. */
-static int flush(struct ps_conn *c)
-{
-	while (writable_now(c)) {
-		size_t n = writable_now(c);
-		ssize_t w;
-
-		if (n > INT32_MAX)
-			n = INT32_MAX;
-		if (c->ssl) {
-			int r;
-			ERR_clear_error();
-			r = SSL_write(c->ssl, c->wbuf + c->wpos, (int)n);
-			if (r <= 0) {
-				int e = SSL_get_error(c->ssl, r);
-				if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
-					break;
-				tls_write_failed(c, e);
-				return -1;
-			}
-			w = r;
-		} else {
-			w = send(c->fd, c->wbuf + c->wpos, n, MSG_NOSIGNAL);
-			if (w < 0) {
-				if (errno == EAGAIN || errno == EINTR)
-					break;
-				fail(c, PS_CONN_IO, "write to %s: %s", c->name, strerror(errno));
-				return -1;
-			}
-		}
-		c->wpos += (size_t)w;
-		if (c->wallow != NO_LIMIT)
-			c->wallow -= (size_t)w;
-	}
-	if (c->wpos == c->wlen) {
-		c->wpos = c->wlen = 0;
-		if (c->wallow != NO_LIMIT)
-			c->wallow = 0;
-	}
-	want_events(c);
-	return 0;
+		conn_set_io(c, PS_IO_READ | (conn_writable_now(c) ? PS_IO_WRITE : 0));
 }
 
 /* Tells the owner there is room again after a refusal. */
@@ -342,8 +210,8 @@ static void maybe_room(struct ps_conn *c)
 }
 
 /* Encodes and queues a command; limits are the caller's business. */
-static int queue(struct ps_conn *c, const struct entry *e, int argc, const char **argv,
-                 const size_t *lens)
+int conn_queue(struct ps_conn *c, const struct entry *e, int argc, const char **argv,
+               const size_t *lens)
 {
 	char *cmd;
 	long n = ps_resp_format(&cmd, argc, argv, lens);
@@ -366,7 +234,7 @@ int ps_conn_command(struct ps_conn *c, ps_reply_fn *cb, void *arg,
 	struct entry e = { cb, arg, 0, PS_PUSH_NONE };
 	size_t buffered;
 
-	if (!c || gone(c) || argc < 1)
+	if (!c || conn_gone(c) || argc < 1)
 		return PS_CMD_FAILED;
 	e.expect = ps_resp_command_kind(argv[0], lens[0]);
 	if (e.expect != PS_PUSH_NONE) {
@@ -379,85 +247,15 @@ int ps_conn_command(struct ps_conn *c, ps_reply_fn *cb, void *arg,
 		c->want_room = 1;
 		return PS_CMD_FULL;
 	}
-	if (queue(c, &e, argc, argv, lens) < 0)
+	if (conn_queue(c, &e, argc, argv, lens) < 0)
 		return PS_CMD_FAILED;
 	if (c->state == ST_READY)
-		want_events(c);
+		conn_want_events(c);
 	return PS_CMD_QUEUED;
 }
 
 /* --- the read side -------------------------------------------------------------- */
 
-static void start_liveness(struct ps_conn *c);
-static void dispatch(struct ps_conn *c, redisReply *r);
-
-/* Reads what the socket holds, up to a budget. Returns 0, or -1 after
- * failing c. */
-static int read_some(struct ps_conn *c)
-{
-	char buf[READ_CHUNK];
-	size_t budget = READ_BUDGET;
-
-	/* TLS keeps decrypted bytes the poller cannot see: drain those too. */
-	while (budget > 0 || (c->ssl && SSL_pending(c->ssl) > 0)) {
-		ssize_t n;
-
-		if (c->ssl) {
-			int r;
-			ERR_clear_error();
-			r = SSL_read(c->ssl, buf, sizeof buf);
-			if (r <= 0) {
-				int e = SSL_get_error(c->ssl, r);
-				if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-					return 0;
-				if (e == SSL_ERROR_ZERO_RETURN) {
-					fail(c, PS_CONN_EOF, "%s closed the connection", c->name);
-				} else {
-					char why[200];
-					ps_tls_why(c->ssl, why, sizeof why);
-					fail(c, e == SSL_ERROR_SYSCALL ? PS_CONN_EOF : PS_CONN_IO,
-					     "TLS read from %s: %s", c->name,
-					     e == SSL_ERROR_SYSCALL ? "connection closed" : why);
-				}
-				return -1;
-			}
-			n = r;
-		} else {
-			n = recv(c->fd, buf, sizeof buf, 0);
-			if (n < 0) {
-				if (errno == EAGAIN || errno == EINTR)
-					return 0;
-				fail(c, PS_CONN_IO, "read from %s: %s", c->name, strerror(errno));
-				return -1;
-			}
-			if (n == 0) {
-				fail(c, PS_CONN_EOF, "%s closed the connection", c->name);
-				return -1;
-			}
-		}
-		c->last_rx = ps_mono_ms();
-		budget = (size_t)n < budget ? budget - (size_t)n : 0;
-		if (ps_reader_feed(c->reader, buf, (size_t)n) < 0) {
-			fail(c, PS_CONN_OOM, "reading from %s: out of memory", c->name);
-			return -1;
-		}
-		for (;;) {
-			redisReply *r;
-			int rc = ps_reader_next(c->reader, &r);
-			if (rc == 0)
-				break;
-			if (rc < 0) {
-				fail(c, PS_CONN_PROTOCOL, "from %s: %s", c->name, ps_reader_error(c->reader));
-				return -1;
-			}
-			dispatch(c, r);
-			freeReplyObject(r);
-			if (gone(c))
-				return -1;
-		}
-	}
-	return 0;
-}
 
 /* Pops the oldest entry. */
 static struct entry qpop(struct ps_conn *c)
@@ -469,7 +267,7 @@ static struct entry qpop(struct ps_conn *c)
 	return e;
 }
 
-static void dispatch(struct ps_conn *c, redisReply *r)
+void conn_dispatch(struct ps_conn *c, redisReply *r)
 {
 	struct ps_push p;
 	enum ps_push_kind k = ps_resp_classify(r, &p);
@@ -496,14 +294,14 @@ static void dispatch(struct ps_conn *c, redisReply *r)
 		return;
 	}
 	if (!c->qlen) {
-		fail(c, PS_CONN_PROTOCOL, "%s sent a reply to no command", c->name);
+		conn_fail(c, PS_CONN_PROTOCOL, "%s sent a reply to no command", c->name);
 		return;
 	}
 	/* A server that wants a password refuses everything with NOAUTH:
 	 * report that, not the refused command. */
 	if (r->type == REDIS_REPLY_ERROR && ps_resp_error(r->str, r->len, NULL) == PS_ERR_AUTH &&
 	    strncmp(r->str, "NOAUTH", 6) == 0) {
-		fail(c, PS_CONN_AUTH, "%s requires a password (%s)", c->name, r->str);
+		conn_fail(c, PS_CONN_AUTH, "%s requires a password (%s)", c->name, r->str);
 		return;
 	}
 	{
@@ -520,11 +318,11 @@ static void hs_done(struct ps_conn *c)
 {
 	c->state = ST_READY;
 	c->wallow = NO_LIMIT;
-	start_liveness(c);
+	conn_start_liveness(c);
 	if (c->ev->ready)
 		c->ev->ready(c->owner, c);
-	if (!gone(c))
-		flush(c);
+	if (!conn_gone(c))
+		conn_flush(c);
 }
 
 static void on_auth(void *arg, struct ps_conn *c, const redisReply *r)
@@ -535,7 +333,7 @@ static void on_auth(void *arg, struct ps_conn *c, const redisReply *r)
 	/* Where AUTH is optional, a server that does need a password refuses
 	 * the next command with NOAUTH, which fails the connection then. */
 	if (r->type == REDIS_REPLY_ERROR && !c->p.auth_optional) {
-		fail(c, PS_CONN_AUTH, "AUTH refused by %s: %s", c->name, r->str);
+		conn_fail(c, PS_CONN_AUTH, "AUTH refused by %s: %s", c->name, r->str);
 		return;
 	}
 	if (--c->hs_pending == 0)
@@ -548,7 +346,7 @@ static void on_select(void *arg, struct ps_conn *c, const redisReply *r)
 	if (!r)
 		return;
 	if (r->type == REDIS_REPLY_ERROR) {
-		fail(c, PS_CONN_SETUP, "SELECT %d refused by %s: %s", c->p.db, c->name, r->str);
+		conn_fail(c, PS_CONN_SETUP, "SELECT %d refused by %s: %s", c->p.db, c->name, r->str);
 		return;
 	}
 	if (--c->hs_pending == 0)
@@ -572,7 +370,7 @@ static int queue_handshake(struct ps_conn *c)
 			argv[argc] = c->user; lens[argc++] = strlen(c->user);
 		}
 		argv[argc] = c->password; lens[argc++] = strlen(c->password);
-		rc |= queue(c, &e, argc, argv, lens);
+		rc |= conn_queue(c, &e, argc, argv, lens);
 		c->hs_pending++;
 	}
 	if (c->p.db > 0) {
@@ -581,14 +379,14 @@ static int queue_handshake(struct ps_conn *c)
 		snprintf(db, sizeof db, "%d", c->p.db);
 		argv[0] = "SELECT"; lens[0] = 6;
 		argv[1] = db; lens[1] = strlen(db);
-		rc |= queue(c, &e, 2, argv, lens);
+		rc |= conn_queue(c, &e, 2, argv, lens);
 		c->hs_pending++;
 	}
 	c->wallow = c->wlen;
 	return rc;
 }
 
-static void connected(struct ps_conn *c)
+void conn_connected(struct ps_conn *c)
 {
 	c->state = ST_HANDSHAKE;
 	c->last_rx = ps_mono_ms();
@@ -596,249 +394,31 @@ static void connected(struct ps_conn *c)
 		hs_done(c);
 		return;
 	}
-	flush(c);
+	conn_flush(c);
 }
 
-/* --- TLS ------------------------------------------------------------------------------ */
-
-static void tls_step(struct ps_conn *c)
-{
-	int r, e;
-
-	ERR_clear_error();
-	r = SSL_do_handshake(c->ssl);
-	if (r == 1) {
-		connected(c);
-		return;
-	}
-	e = SSL_get_error(c->ssl, r);
-	if (e == SSL_ERROR_WANT_READ) {
-		set_io(c, PS_IO_READ);
-	} else if (e == SSL_ERROR_WANT_WRITE) {
-		set_io(c, PS_IO_WRITE);
-	} else {
-		char why[200];
-		ps_tls_why(c->ssl, why, sizeof why);
-		if (e == SSL_ERROR_SYSCALL && !strcmp(why, "TLS handshake failed"))
-			snprintf(why, sizeof why, "connection closed during the TLS handshake");
-		fail(c, PS_CONN_TLS, "TLS with %s: %s", c->name, why);
-	}
-}
-
-static void start_tls(struct ps_conn *c)
-{
-	char err[200];
-
-	c->ssl = ps_tls_session(c->p.tls, c->fd, c->host, err, sizeof err);
-	if (!c->ssl) {
-		fail(c, PS_CONN_TLS, "TLS with %s: %s", c->name, err);
-		return;
-	}
-	c->state = ST_TLS;
-	tls_step(c);
-}
-
-/* --- connecting -------------------------------------------------------------------------- */
-
-static void on_io(void *arg, int revents);
-
-static void tcp_up(struct ps_conn *c)
-{
-	int one = 1;
-
-	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	(void)setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-	if (c->p.tls)
-		start_tls(c);
-	else
-		connected(c);
-}
-
-/* Tries the addresses from addr_i on until one connects or is in progress. */
-static void try_next(struct ps_conn *c)
-{
-	while (c->addr_i < c->naddrs) {
-		struct sockaddr_storage *sa = &c->addrs[c->addr_i];
-		socklen_t len = c->alens[c->addr_i++];
-		int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-		if (fd < 0) {
-			snprintf(c->why, sizeof c->why, "socket: %s", strerror(errno));
-			continue;
-		}
-		c->fd = fd;
-		c->io = c->loop.ops->io_new(c->loop.loop, fd, on_io, c);
-		if (!c->io) {
-			close_socket(c);
-			fail(c, PS_CONN_OOM, "connect %s: out of memory", c->name);
-			return;
-		}
-		if (connect(fd, (struct sockaddr *)sa, len) == 0) {
-			tcp_up(c);
-			return;
-		}
-		if (errno == EINPROGRESS) {
-			c->state = ST_CONNECTING;
-			want_events(c);
-			return;
-		}
-		snprintf(c->why, sizeof c->why, "%s", strerror(errno));
-		close_socket(c);
-	}
-	fail(c, PS_CONN_CONNECT, "connect %s: %s", c->name, c->why[0] ? c->why : "no address");
-}
-
-static void connect_done(struct ps_conn *c)
-{
-	int err = 0;
-	socklen_t len = sizeof err;
-
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	if (err == 0) {
-		tcp_up(c);
-		return;
-	}
-	snprintf(c->why, sizeof c->why, "%s", strerror(err));
-	close_socket(c);
-	try_next(c);
-}
-
-static void on_resolved(void *arg, const struct addrinfo *res, const char *why)
-{
-	struct ps_conn *c = arg;
-
-	enter(c);
-	c->res = NULL;
-	if (!res) {
-		fail(c, PS_CONN_RESOLVE, "%s", why);
-	} else {
-		for (const struct addrinfo *a = res; a && c->naddrs < MAX_ADDRS; a = a->ai_next) {
-			if (a->ai_addrlen > sizeof c->addrs[0])
-				continue;
-			memcpy(&c->addrs[c->naddrs], a->ai_addr, a->ai_addrlen);
-			c->alens[c->naddrs++] = a->ai_addrlen;
-		}
-		try_next(c);
-	}
-	leave(c);
-}
-
-static void on_io(void *arg, int revents)
-{
-	struct ps_conn *c = arg;
-
-	enter(c);
-	switch (c->state) {
-	case ST_CONNECTING:
-		connect_done(c);
-		break;
-	case ST_TLS:
-		tls_step(c);
-		break;
-	case ST_HANDSHAKE:
-	case ST_READY:
-		if ((revents & PS_IO_READ) && read_some(c) < 0)
-			break;
-		if (!gone(c))
-			flush(c);
-		break;
-	default:
-		break;
-	}
-	leave(c);
-}
-
-/* --- timers: start, connect timeout, liveness --------------------------------------------- */
-
-static void start_liveness(struct ps_conn *c)
-{
-	c->ping_out = 0;
-	if (c->p.idle_ms)
-		arm(c, c->p.idle_ms);
-	else
-		c->loop.ops->timer_stop(c->loop.loop, c->timer);
-}
-
-static void on_pong(void *arg, struct ps_conn *c, const redisReply *r)
-{
-	(void)arg;
-	(void)r;
-	c->ping_out = 0;
-}
-
-/* Returns 1 if the socket holds bytes not read yet. */
-static int unread_bytes(const struct ps_conn *c)
-{
-	int n = 0;
-
-	if (c->ssl && SSL_pending(c->ssl) > 0)
-		return 1;
-	return ioctl(c->fd, FIONREAD, &n) == 0 && n > 0;
-}
-
-static void liveness(struct ps_conn *c)
-{
-	int64_t now = ps_mono_ms(), quiet = now - c->last_rx;
-	const char *ping[] = { "PING" };
-	const size_t ping_len[] = { 4 };
-
-	if (quiet < (int64_t)c->p.idle_ms) {
-		arm(c, (unsigned)(c->p.idle_ms - quiet));
-		return;
-	}
-	if (!c->ping_out) {
-		struct entry e = { on_pong, NULL, 0, PS_PUSH_NONE };
-		if (queue(c, &e, 1, ping, ping_len) < 0) {
-			fail(c, PS_CONN_OOM, "PING to %s: out of memory", c->name);
-			return;
-		}
-		c->ping_out = 1;
-		c->ping_at = now;
-		arm(c, c->p.dead_ms);
-		flush(c);
-		return;
-	}
-	if (now - c->ping_at < (int64_t)c->p.dead_ms) {
-		arm(c, (unsigned)(c->p.dead_ms - (now - c->ping_at)));
-		return;
-	}
-	if (unread_bytes(c)) {   /* the answer waits behind what we have not read */
-		arm(c, c->p.dead_ms);
-		return;
-	}
-	fail(c, PS_CONN_DEAD, "%s read nothing for %lld ms and did not answer PING",
-	     c->name, (long long)quiet);
-}
-
-static void start(struct ps_conn *c)
-{
-	arm(c, c->p.connect_timeout_ms);
-	c->state = ST_RESOLVING;
-	/* A numeric host answers at once, from inside this call. */
-	c->res = ps_resolve_start(&c->loop, c->host, c->p.port, on_resolved, c);
-}
+/* --- timers: start and connect timeout (liveness: conn_net.c) ---------------------------- */
 
 static void on_timer(void *arg)
 {
 	struct ps_conn *c = arg;
 
-	enter(c);
+	conn_enter(c);
 	switch (c->state) {
 	case ST_START:
-		start(c);
+		conn_start(c);
 		break;
 	case ST_READY:
-		liveness(c);
+		conn_liveness(c);
 		break;
 	case ST_FAILED:
 		break;
 	default:
-		fail(c, PS_CONN_TIMEOUT, "%s: no connection within %u ms (%s)", c->name,
-		     c->p.connect_timeout_ms, ps_conn_stage(c));
+		conn_fail(c, PS_CONN_TIMEOUT, "%s: no connection within %u ms (%s)", c->name,
+		          c->p.connect_timeout_ms, ps_conn_stage(c));
 		break;
 	}
-	leave(c);
+	conn_leave(c);
 }
 
 /* --- life cycle ------------------------------------------------------------------------------ */
@@ -879,7 +459,7 @@ struct ps_conn *ps_conn_new(const struct ps_loop *loop, const struct ps_conn_par
 		destroy(c);
 		return NULL;
 	}
-	arm(c, 0);
+	conn_arm(c, 0);
 	return c;
 }
 
@@ -889,7 +469,7 @@ void ps_conn_free(struct ps_conn *c)
 		return;
 	if (c->depth > 0) {
 		c->freed = 1;
-		close_socket(c);
+		conn_close_socket(c);
 		ps_resolve_cancel(c->res);
 		c->res = NULL;
 		c->loop.ops->timer_stop(c->loop.loop, c->timer);

@@ -403,6 +403,15 @@ class Driver:
         resyncs = [t for t, _ in self.timed(r"^resync %s " % re.escape(channel), since)]
         return [p for t, p in published if p not in got and not any(r > t for r in resyncs)]
 
+    def settle(self, channel, published, timeout=15.0):
+        """Waits until the last of published [(time, payload)] on channel is
+        received or covered: what was sent before it has had its chance.
+        Messages still in flight when a test stops publishing must not be
+        counted as lost."""
+        if published:
+            wait_until(lambda: not self.uncovered(channel, published[-1:]), timeout,
+                       f"the last message on {channel} ({published[-1][1]}) to arrive")
+
     def tail(self, n=TAIL):
         """The last n lines that are not messages (the events that explain
         a failure), then the last few messages."""
@@ -645,6 +654,7 @@ class ClusterPublisher:
                 if port is None:
                     raise RespError("CLUSTERDOWN no owner")
                 c = self._conn(port)
+                self.last_port = port
                 t = time.monotonic()
                 n = c.cmd("SPUBLISH" if self.sharded else "PUBLISH", channel, payload)
                 return t, n

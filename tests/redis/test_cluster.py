@@ -35,6 +35,7 @@ class Publishing:
         self.pub = ClusterPublisher(cluster, sharded=sharded)
         self.channels = channels
         self.published = {c: [] for c in channels}
+        self.receivers = {}
         self.stop_ev = threading.Event()
         self.thread = threading.Thread(target=self.run)
         self.thread.start()
@@ -44,8 +45,9 @@ class Publishing:
         while not self.stop_ev.is_set():
             for c in self.channels:
                 payload = f"{c}-{i}"
-                t, _ = self.pub.publish(PREFIX + c, payload)
+                t, n = self.pub.publish(PREFIX + c, payload)
                 self.published[c].append((t, payload))
+                self.receivers[payload] = (n, self.pub.last_port)
             i += 1
             time.sleep(0.005)
 
@@ -85,7 +87,10 @@ class ClusterTest(rharness.TestCase):
     def check(self, d, pubs, since=0):
         for c, published in pubs.published.items():
             self.assertGreater(len(published), 5, c)
-            self.assertEqual(d.uncovered(c, published, since), [], f"channel {c}")
+            d.settle(c, published)
+            lost = d.uncovered(c, published, since)
+            self.assertEqual(lost, [], f"channel {c}: (receivers, port) "
+                             f"{[pubs.receivers.get(p) for p in lost]}")
 
     def test_1_channels_spread_over_the_masters(self):
         d = self.sharded_driver()

@@ -124,6 +124,7 @@ class FailoverTest(rharness.TestCase):
         stop.set()
         pub.join()
         self.assertGreater(len(published), 100)
+        d.settle("a", published)
         self.assertEqual(d.uncovered("a", published), [])
         # Every later publish arrives.
         c = Resp(newest, password="pw")
