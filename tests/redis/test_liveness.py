@@ -167,12 +167,13 @@ class LivenessTest(rharness.TestCase):
         ticks0 = len(d.matching(r"^tick "))
         time.sleep(4)
         ticks = len(d.matching(r"^tick ")) - ticks0
-        self.assertGreaterEqual(ticks, 30, f"only {ticks} ticks in 4 s")
+        # 40 on an idle machine; a blocked loop would give next to none
+        self.assertGreaterEqual(ticks, 20, f"only {ticks} ticks in 4 s")
         mark = d.mark()
         asked = time.monotonic()
         d.send("stats")
         d.wait_line(r"^stats ", timeout=5, since=mark)
-        self.assertLess(time.monotonic() - asked, 1.0)
+        self.assertLess(time.monotonic() - asked, 2.0)   # not the resolver's 15 s
         # Lookups that outlive their attempt are bounded: past the limit an
         # attempt fails at once as "resolver busy" instead of piling up.
         busy = d.matching(r"resolver busy")

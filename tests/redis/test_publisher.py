@@ -44,7 +44,7 @@ class PublisherTest(rharness.TestCase):
             took = time.monotonic() - t0
             self.assertEqual(res[0], "err")
             self.assertIn("no answer within 500 ms (connected)", res[2])
-            self.assertLess(took, 3.0)             # bounded, with room for a loaded machine
+            self.assertLess(took, 4.0)             # the bound, with room for a loaded machine
             res = p.publish("a", "still hung")     # a new connection, same bound
             self.assertEqual(res[0], "err")
         finally:
@@ -104,7 +104,7 @@ class PublisherTest(rharness.TestCase):
             res = p.publish("a", "x")
             self.assertEqual(res[0], "err")
             self.assertIn("resolving", res[2])
-            self.assertLess(time.monotonic() - t0, 3.0)
+            self.assertLess(time.monotonic() - t0, 4.0)   # not the resolver's 15 s
 
 
 if __name__ == "__main__":
