@@ -131,8 +131,10 @@ static struct ps_channel *get_channel(struct ps_registry *reg,
 		return NULL;
 	}
 	reg->n_chans++;
-	if (reg->link_up && reg->be_ops)
-		reg->be_ops->subscribe(reg->be, ch->name, ch->len);
+	/* A backend whose pattern subscription already covers the channel
+	 * confirms it at once. */
+	if (reg->link_up && reg->be_ops && reg->be_ops->subscribe(reg->be, ch->name, ch->len) > 0)
+		ch->confirmed = 1;
 	return ch;
 }
 
@@ -341,10 +343,29 @@ size_t ps_registry_link_up(struct ps_registry *reg)
 	if (!reg->be_ops)
 		return 0;
 	HASH_ITER(hh, reg->chans, ch, tmp) {
-		if (reg->be_ops->subscribe(reg->be, ch->name, ch->len) == 0)
+		if (reg->be_ops->subscribe(reg->be, ch->name, ch->len) >= 0)
 			n++;
 	}
 	return n;
+}
+
+/* ch lost its upstream subscription. */
+static void channel_down(struct ps_channel *ch)
+{
+	if (ch->confirmed)
+		ch->resync = 1;
+	ch->confirmed = 0;
+	/* A subscriber still waiting for its 'subscribed' must wait for the
+	 * new link to confirm everything; one that already has it keeps its
+	 * memberships and gets a resync instead. */
+	for (size_t i = 0; i < ch->n_members; i++) {
+		struct ps_membership *m = ch->members[i].m;
+		if (m->confirmed && m->sub->pending) {
+			m->confirmed = 0;
+			m->sub->pending++;
+			slot_update(m);
+		}
+	}
 }
 
 void ps_registry_link_down(struct ps_registry *reg)
@@ -352,22 +373,8 @@ void ps_registry_link_down(struct ps_registry *reg)
 	struct ps_channel *ch, *tmp;
 
 	reg->link_up = 0;
-	HASH_ITER(hh, reg->chans, ch, tmp) {
-		if (ch->confirmed)
-			ch->resync = 1;
-		ch->confirmed = 0;
-		/* A subscriber still waiting for its 'subscribed' must wait for the
-		 * new link to confirm everything; one that already has it keeps its
-		 * memberships and gets a resync instead. */
-		for (size_t i = 0; i < ch->n_members; i++) {
-			struct ps_membership *m = ch->members[i].m;
-			if (m->confirmed && m->sub->pending) {
-				m->confirmed = 0;
-				m->sub->pending++;
-				slot_update(m);
-			}
-		}
-	}
+	HASH_ITER(hh, reg->chans, ch, tmp)
+		channel_down(ch);
 }
 
 /* Counts a message (NULL: a resync) on ch and hands it to the owner. */
@@ -385,11 +392,18 @@ static void deliver(struct ps_registry *reg, struct ps_channel *ch, const char *
 #endif
 }
 
-void ps_registry_confirmed(struct ps_registry *reg, const char *name, size_t len)
+void ps_registry_channel_down(struct ps_registry *reg, const char *name, size_t len)
 {
 	struct ps_channel *ch = find_channel(reg, name, len);
 
-	if (!ch || ch->confirmed)
+	if (ch)
+		channel_down(ch);
+}
+
+/* Upstream confirmed ch. */
+static void channel_confirmed(struct ps_registry *reg, struct ps_channel *ch)
+{
+	if (ch->confirmed)
 		return;
 	/* Resync first, so it reaches only the memberships confirmed before the
 	 * outage; the ones confirmed now get their 'subscribed' instead. */
@@ -408,6 +422,23 @@ void ps_registry_confirmed(struct ps_registry *reg, const char *name, size_t len
 		if (m->sub->pending && --m->sub->pending == 0)
 			reg->ev.ready(reg->ctx, m->sub);
 	}
+}
+
+void ps_registry_confirmed(struct ps_registry *reg, const char *name, size_t len)
+{
+	struct ps_channel *ch = find_channel(reg, name, len);
+
+	if (ch)
+		channel_confirmed(reg, ch);
+}
+
+void ps_registry_confirm_all(struct ps_registry *reg)
+{
+	struct ps_channel *ch, *tmp;
+
+	reg->link_up = 1;
+	HASH_ITER(hh, reg->chans, ch, tmp)
+		channel_confirmed(reg, ch);
 }
 
 int ps_registry_message(struct ps_registry *reg, const char *name, size_t len,

@@ -50,7 +50,9 @@ struct ps_member {
 
 /* What the registry asks of the upstream. Each returns 0 when the request was
  * queued, -1 when it could not be (the link is down: the registry will ask
- * again from ps_registry_link_up). */
+ * again from ps_registry_link_up). subscribe returns 1 when the channel is
+ * covered already (a pattern subscription is in place): it is confirmed at
+ * once, and the joining subscriber waits for nothing. */
 struct ps_backend_ops {
 	int (*subscribe)(void *be, const char *name, size_t len);
 	int (*unsubscribe)(void *be, const char *name, size_t len);
@@ -167,6 +169,17 @@ void ps_registry_link_down(struct ps_registry *reg);
 /* Upstream confirmed the channel name. Unknown names (a channel that was
  * left meanwhile) are ignored. */
 void ps_registry_confirmed(struct ps_registry *reg, const char *name, size_t len);
+
+/* Upstream confirmed every channel at once (a pattern subscription that
+ * covers them all is in place): each is confirmed as by
+ * ps_registry_confirmed, and the link is up, so later joins ask the
+ * backend, which may confirm them at once. */
+void ps_registry_confirm_all(struct ps_registry *reg);
+
+/* The channel name alone lost its upstream subscription (its cluster node
+ * failed, its slot moved): it is resynced once confirmed again, as after
+ * ps_registry_link_down. Unknown names are ignored. */
+void ps_registry_channel_down(struct ps_registry *reg, const char *name, size_t len);
 
 /* A message arrived on channel name. Unknown names are ignored. Returns 1 if
  * the channel exists, else 0. */

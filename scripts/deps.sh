@@ -6,7 +6,7 @@ set -euo pipefail
 
 deps_build=(meson ninja-build pkg-config gcc python3 libhttp-parser-dev libmicrohttpd-dev
             libhiredis-dev libjansson-dev libssl-dev uthash-dev libev-dev check)
-deps_run=(redis-server redis-tools curl)
+deps_run=(redis-server redis-sentinel redis-tools curl)
 deps_test=(python3-websockets python3-jwt python3-yaml libjwt-dev valgrind openssl strace
            chromium nginx prometheus systemd util-linux
            podman runc podman-compose mmdebstrap netavark aardvark-dns iptables iproute2)

@@ -1,7 +1,9 @@
 /* Unit tests of pubsub/registry: refcounted channels, upstream confirmation,
  * resync after an outage, removal in any order, the channel limit, a crowd
  * of members on one channel (its array grows, swaps and shrinks), parking
- * members that fell behind (the walk rule), moving a membership. */
+ * members that fell behind (the walk rule), moving a membership, a pattern
+ * backend that confirms at once and all together, and an outage of one
+ * channel alone (a cluster node). */
 #include <check.h>
 #include "check_main.h"
 #include <stdio.h>
@@ -13,6 +15,7 @@
 /* A fake upstream that records what it was asked. */
 struct fake {
 	int  up;
+	int  pattern;     /* subscribe answers 1: covered by a pattern */
 	int  subs, unsubs;
 	char last[64];
 	int  ready_calls;
@@ -29,7 +32,7 @@ static int f_sub(void *be, const char *n, size_t l)
 		return -1;
 	f->subs++;
 	snprintf(f->last, sizeof f->last, "%.*s", (int)l, n);
-	return 0;
+	return f->pattern ? 1 : 0;
 }
 
 static int f_unsub(void *be, const char *n, size_t l)
@@ -533,6 +536,106 @@ START_TEST(a_moved_membership_keeps_its_state)
 }
 END_TEST
 
+/* The pattern backend: PSUBSCRIBE <prefix>* covers every channel. */
+START_TEST(pattern_confirms_joins_at_once)
+{
+	struct ps_subscriber a = {0}, b = {0};
+	struct ps_membership ma = {0}, mb = {0}, mb2 = {0};
+
+	F.up = 1;
+	F.pattern = 1;
+	/* Before the pattern is confirmed, a join waits for it. */
+	ck_assert_int_eq(ps_join(R, &a, &ma, "x", 1), 0);
+	ck_assert_uint_eq(a.pending, 1);
+	ck_assert_int_eq(F.subs, 0);
+	ps_registry_confirm_all(R);
+	ck_assert_uint_eq(a.pending, 0);
+	ck_assert_int_eq(F.ready_calls, 1);
+	ck_assert_int_eq(F.resyncs, 0);            /* x was never confirmed before */
+	/* While it is up, a new channel is confirmed inside the join. */
+	ck_assert_int_eq(ps_join(R, &b, &mb, "y", 1), 0);
+	ck_assert_int_eq(ps_join(R, &b, &mb2, "x", 1), 0);
+	ck_assert_int_eq(F.subs, 1);
+	ck_assert_uint_eq(b.pending, 0);
+	ck_assert_uint_eq(mb.confirmed, 1);
+	ck_assert_int_eq(F.ready_calls, 1);        /* never fired from a join */
+	ps_registry_message(R, "y", 1, "m", 1);
+	ck_assert_int_eq(F.delivered, 1);
+	ps_leave(R, &ma);
+	ps_leave(R, &mb);
+	ps_leave(R, &mb2);
+}
+END_TEST
+
+START_TEST(pattern_outage_resyncs_every_channel_once)
+{
+	struct ps_subscriber a = {0}, late = {0}, w = {0};
+	struct ps_membership ma1 = {0}, ma2 = {0}, ml = {0}, mw = {0};
+
+	F.up = 1;
+	F.pattern = 1;
+	ps_registry_confirm_all(R);
+	ps_join(R, &a, &ma1, "x", 1);
+	ps_join(R, &a, &ma2, "y", 1);
+	ck_assert_uint_eq(a.pending, 0);
+	F.up = 0;
+	ps_registry_link_down(R);
+	ck_assert_uint_eq(a.pending, 0);           /* a keeps its 'subscribed' */
+	ps_join(R, &late, &ml, "x", 1);            /* joins during the outage wait */
+	ps_join(R, &w, &mw, "new", 3);
+	ck_assert_uint_eq(late.pending, 1);
+	ck_assert_uint_eq(w.pending, 1);
+	F.up = 1;
+	ps_registry_confirm_all(R);
+	ck_assert_int_eq(F.resyncs, 2);            /* x and y; not "new" */
+	ck_assert_uint_eq(late.pending, 0);
+	ck_assert_uint_eq(w.pending, 0);
+	ck_assert_int_eq(F.ready_calls, 2);
+	ps_registry_confirm_all(R);                /* a duplicate changes nothing */
+	ck_assert_int_eq(F.resyncs, 2);
+	ck_assert_int_eq(F.ready_calls, 2);
+	ps_leave(R, &ma1);
+	ps_leave(R, &ma2);
+	ps_leave(R, &ml);
+	ps_leave(R, &mw);
+}
+END_TEST
+
+/* A cluster node fails: only the channels it carried are down. */
+START_TEST(one_channel_down_alone)
+{
+	struct ps_subscriber a = {0}, w = {0};
+	struct ps_membership ma1 = {0}, ma2 = {0}, mw1 = {0}, mw2 = {0};
+
+	link_up();
+	ps_join(R, &a, &ma1, "x", 1);
+	ps_join(R, &a, &ma2, "y", 1);
+	ps_registry_confirmed(R, "x", 1);
+	ps_registry_confirmed(R, "y", 1);
+	ck_assert_int_eq(F.ready_calls, 1);
+	ps_join(R, &w, &mw1, "x", 1);              /* w: x confirmed, z pending */
+	ps_join(R, &w, &mw2, "z", 1);
+	ck_assert_uint_eq(w.pending, 1);
+	ps_registry_channel_down(R, "x", 1);
+	ps_registry_channel_down(R, "nope", 4);    /* unknown: ignored */
+	ck_assert_uint_eq(w.pending, 2);           /* w waits for x again */
+	ck_assert_uint_eq(a.pending, 0);
+	ps_registry_message(R, "y", 1, "still", 5);
+	ck_assert_int_eq(F.delivered, 1);          /* y is untouched */
+	ps_registry_confirmed(R, "x", 1);
+	ck_assert_int_eq(F.resyncs, 1);
+	ck_assert_int_eq(F.delivered, 1);          /* a only: w never had x */
+	ck_assert_uint_eq(w.pending, 1);
+	ps_registry_confirmed(R, "z", 1);
+	ck_assert_int_eq(F.ready_calls, 2);
+	ck_assert_int_eq(F.resyncs, 1);
+	ps_leave(R, &ma1);
+	ps_leave(R, &ma2);
+	ps_leave(R, &mw1);
+	ps_leave(R, &mw2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("registry");
@@ -551,6 +654,9 @@ int main(void)
 	tcase_add_test(tc, sockets_show_only_while_confirmed_and_follow_their_slot);
 	tcase_add_test(tc, parked_members_leave_delivery_and_count_what_they_missed);
 	tcase_add_test(tc, a_moved_membership_keeps_its_state);
+	tcase_add_test(tc, pattern_confirms_joins_at_once);
+	tcase_add_test(tc, pattern_outage_resyncs_every_channel_once);
+	tcase_add_test(tc, one_channel_down_alone);
 	suite_add_tcase(s, tc);
 	return lg_run_suite(s);
 }
