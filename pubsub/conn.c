@@ -53,7 +53,7 @@ void ps_conn_defaults(struct ps_conn_params *p)
 
 /* --- plumbing ------------------------------------------------------------------ */
 
-void conn_set_io(struct ps_conn *c, int events)
+void rconn_set_io(struct ps_conn *c, int events)
 {
 	if (c->io && c->io_events != events) {
 		c->io_events = events;
@@ -61,14 +61,14 @@ void conn_set_io(struct ps_conn *c, int events)
 	}
 }
 
-void conn_arm(struct ps_conn *c, unsigned ms)
+void rconn_arm(struct ps_conn *c, unsigned ms)
 {
 	c->loop.ops->timer_arm(c->loop.loop, c->timer, ms);
 }
 
 static void destroy(struct ps_conn *c)
 {
-	conn_close_socket(c);
+	rconn_close_socket(c);
 	ps_resolve_cancel(c->res);
 	c->loop.ops->timer_free(c->loop.loop, c->timer);
 	ps_reader_free(c->reader);
@@ -84,13 +84,13 @@ static void destroy(struct ps_conn *c)
 	free(c);
 }
 
-void conn_enter(struct ps_conn *c)
+void rconn_enter(struct ps_conn *c)
 {
 	c->depth++;
 }
 
 /* Leaves an entry from the loop; returns 1 if c is gone. */
-int conn_leave(struct ps_conn *c)
+int rconn_leave(struct ps_conn *c)
 {
 	if (--c->depth == 0 && c->freed) {
 		destroy(c);
@@ -99,24 +99,24 @@ int conn_leave(struct ps_conn *c)
 	return 0;
 }
 
-int conn_gone(const struct ps_conn *c)
+int rconn_gone(const struct ps_conn *c)
 {
 	return c->freed || c->state == ST_FAILED;
 }
 
 /* Fails the connection once: NULL replies to what waits, then closed. */
-void conn_fail(struct ps_conn *c, enum ps_conn_fail why, const char *fmt, ...)
+void rconn_fail(struct ps_conn *c, enum ps_conn_fail why, const char *fmt, ...)
 {
 	char detail[320];
 	va_list ap;
 
-	if (conn_gone(c))
+	if (rconn_gone(c))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
 	c->state = ST_FAILED;
-	conn_close_socket(c);
+	rconn_close_socket(c);
 	c->loop.ops->timer_stop(c->loop.loop, c->timer);
 	while (c->qlen && !c->freed) {
 		struct entry e = c->q[c->qhead];
@@ -182,19 +182,19 @@ static int qpush(struct ps_conn *c, const struct entry *e)
 	return 0;
 }
 
-size_t conn_writable_now(const struct ps_conn *c)
+size_t rconn_writable_now(const struct ps_conn *c)
 {
 	size_t n = c->wlen - c->wpos;
 	return n < c->wallow ? n : c->wallow;
 }
 
 /* The events to watch for the current state. */
-void conn_want_events(struct ps_conn *c)
+void rconn_want_events(struct ps_conn *c)
 {
 	if (c->state == ST_CONNECTING)
-		conn_set_io(c, PS_IO_WRITE);
+		rconn_set_io(c, PS_IO_WRITE);
 	else if (c->state >= ST_HANDSHAKE && c->state != ST_FAILED)
-		conn_set_io(c, PS_IO_READ | (conn_writable_now(c) ? PS_IO_WRITE : 0));
+		rconn_set_io(c, PS_IO_READ | (rconn_writable_now(c) ? PS_IO_WRITE : 0));
 }
 
 /* Tells the owner there is room again after a refusal. */
@@ -210,7 +210,7 @@ static void maybe_room(struct ps_conn *c)
 }
 
 /* Encodes and queues a command; limits are the caller's business. */
-int conn_queue(struct ps_conn *c, const struct entry *e, int argc, const char **argv,
+int rconn_queue(struct ps_conn *c, const struct entry *e, int argc, const char **argv,
                const size_t *lens)
 {
 	char *cmd;
@@ -234,7 +234,7 @@ int ps_conn_command(struct ps_conn *c, ps_reply_fn *cb, void *arg,
 	struct entry e = { cb, arg, 0, PS_PUSH_NONE };
 	size_t buffered;
 
-	if (!c || conn_gone(c) || argc < 1)
+	if (!c || rconn_gone(c) || argc < 1)
 		return PS_CMD_FAILED;
 	e.expect = ps_resp_command_kind(argv[0], lens[0]);
 	if (e.expect != PS_PUSH_NONE) {
@@ -247,10 +247,10 @@ int ps_conn_command(struct ps_conn *c, ps_reply_fn *cb, void *arg,
 		c->want_room = 1;
 		return PS_CMD_FULL;
 	}
-	if (conn_queue(c, &e, argc, argv, lens) < 0)
+	if (rconn_queue(c, &e, argc, argv, lens) < 0)
 		return PS_CMD_FAILED;
 	if (c->state == ST_READY)
-		conn_want_events(c);
+		rconn_want_events(c);
 	return PS_CMD_QUEUED;
 }
 
@@ -267,7 +267,7 @@ static struct entry qpop(struct ps_conn *c)
 	return e;
 }
 
-void conn_dispatch(struct ps_conn *c, redisReply *r)
+void rconn_dispatch(struct ps_conn *c, redisReply *r)
 {
 	struct ps_push p;
 	enum ps_push_kind k = ps_resp_classify(r, &p);
@@ -294,14 +294,14 @@ void conn_dispatch(struct ps_conn *c, redisReply *r)
 		return;
 	}
 	if (!c->qlen) {
-		conn_fail(c, PS_CONN_PROTOCOL, "%s sent a reply to no command", c->name);
+		rconn_fail(c, PS_CONN_PROTOCOL, "%s sent a reply to no command", c->name);
 		return;
 	}
 	/* A server that wants a password refuses everything with NOAUTH:
 	 * report that, not the refused command. */
 	if (r->type == REDIS_REPLY_ERROR && ps_resp_error(r->str, r->len, NULL) == PS_ERR_AUTH &&
 	    strncmp(r->str, "NOAUTH", 6) == 0) {
-		conn_fail(c, PS_CONN_AUTH, "%s requires a password (%s)", c->name, r->str);
+		rconn_fail(c, PS_CONN_AUTH, "%s requires a password (%s)", c->name, r->str);
 		return;
 	}
 	{
@@ -318,11 +318,11 @@ static void hs_done(struct ps_conn *c)
 {
 	c->state = ST_READY;
 	c->wallow = NO_LIMIT;
-	conn_start_liveness(c);
+	rconn_start_liveness(c);
 	if (c->ev->ready)
 		c->ev->ready(c->owner, c);
-	if (!conn_gone(c))
-		conn_flush(c);
+	if (!rconn_gone(c))
+		rconn_flush(c);
 }
 
 static void on_auth(void *arg, struct ps_conn *c, const redisReply *r)
@@ -333,7 +333,7 @@ static void on_auth(void *arg, struct ps_conn *c, const redisReply *r)
 	/* Where AUTH is optional, a server that does need a password refuses
 	 * the next command with NOAUTH, which fails the connection then. */
 	if (r->type == REDIS_REPLY_ERROR && !c->p.auth_optional) {
-		conn_fail(c, PS_CONN_AUTH, "AUTH refused by %s: %s", c->name, r->str);
+		rconn_fail(c, PS_CONN_AUTH, "AUTH refused by %s: %s", c->name, r->str);
 		return;
 	}
 	if (--c->hs_pending == 0)
@@ -346,7 +346,7 @@ static void on_select(void *arg, struct ps_conn *c, const redisReply *r)
 	if (!r)
 		return;
 	if (r->type == REDIS_REPLY_ERROR) {
-		conn_fail(c, PS_CONN_SETUP, "SELECT %d refused by %s: %s", c->p.db, c->name, r->str);
+		rconn_fail(c, PS_CONN_SETUP, "SELECT %d refused by %s: %s", c->p.db, c->name, r->str);
 		return;
 	}
 	if (--c->hs_pending == 0)
@@ -370,7 +370,7 @@ static int queue_handshake(struct ps_conn *c)
 			argv[argc] = c->user; lens[argc++] = strlen(c->user);
 		}
 		argv[argc] = c->password; lens[argc++] = strlen(c->password);
-		rc |= conn_queue(c, &e, argc, argv, lens);
+		rc |= rconn_queue(c, &e, argc, argv, lens);
 		c->hs_pending++;
 	}
 	if (c->p.db > 0) {
@@ -379,14 +379,14 @@ static int queue_handshake(struct ps_conn *c)
 		snprintf(db, sizeof db, "%d", c->p.db);
 		argv[0] = "SELECT"; lens[0] = 6;
 		argv[1] = db; lens[1] = strlen(db);
-		rc |= conn_queue(c, &e, 2, argv, lens);
+		rc |= rconn_queue(c, &e, 2, argv, lens);
 		c->hs_pending++;
 	}
 	c->wallow = c->wlen;
 	return rc;
 }
 
-void conn_connected(struct ps_conn *c)
+void rconn_connected(struct ps_conn *c)
 {
 	c->state = ST_HANDSHAKE;
 	c->last_rx = ps_mono_ms();
@@ -394,7 +394,7 @@ void conn_connected(struct ps_conn *c)
 		hs_done(c);
 		return;
 	}
-	conn_flush(c);
+	rconn_flush(c);
 }
 
 /* --- timers: start and connect timeout (liveness: conn_net.c) ---------------------------- */
@@ -403,22 +403,22 @@ static void on_timer(void *arg)
 {
 	struct ps_conn *c = arg;
 
-	conn_enter(c);
+	rconn_enter(c);
 	switch (c->state) {
 	case ST_START:
-		conn_start(c);
+		rconn_start(c);
 		break;
 	case ST_READY:
-		conn_liveness(c);
+		rconn_liveness(c);
 		break;
 	case ST_FAILED:
 		break;
 	default:
-		conn_fail(c, PS_CONN_TIMEOUT, "%s: no connection within %u ms (%s)", c->name,
+		rconn_fail(c, PS_CONN_TIMEOUT, "%s: no connection within %u ms (%s)", c->name,
 		          c->p.connect_timeout_ms, ps_conn_stage(c));
 		break;
 	}
-	conn_leave(c);
+	rconn_leave(c);
 }
 
 /* --- life cycle ------------------------------------------------------------------------------ */
@@ -459,7 +459,7 @@ struct ps_conn *ps_conn_new(const struct ps_loop *loop, const struct ps_conn_par
 		destroy(c);
 		return NULL;
 	}
-	conn_arm(c, 0);
+	rconn_arm(c, 0);
 	return c;
 }
 
@@ -469,7 +469,7 @@ void ps_conn_free(struct ps_conn *c)
 		return;
 	if (c->depth > 0) {
 		c->freed = 1;
-		conn_close_socket(c);
+		rconn_close_socket(c);
 		ps_resolve_cancel(c->res);
 		c->res = NULL;
 		c->loop.ops->timer_stop(c->loop.loop, c->timer);

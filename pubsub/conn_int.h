@@ -56,37 +56,37 @@ struct ps_conn {
 
 /* --- conn.c ----------------------------------------------------------------- */
 
-void conn_set_io(struct ps_conn *c, int events);
-void conn_arm(struct ps_conn *c, unsigned ms);
-void conn_enter(struct ps_conn *c);
+void rconn_set_io(struct ps_conn *c, int events);
+void rconn_arm(struct ps_conn *c, unsigned ms);
+void rconn_enter(struct ps_conn *c);
 /* Leaves an entry from the loop; returns 1 if c is gone (freed). */
-int conn_leave(struct ps_conn *c);
+int rconn_leave(struct ps_conn *c);
 /* 1 once c failed or was freed: stop touching it. */
-int conn_gone(const struct ps_conn *c);
+int rconn_gone(const struct ps_conn *c);
 /* Fails the connection once: NULL replies to what waits, then closed. */
-void conn_fail(struct ps_conn *c, enum ps_conn_fail why, const char *fmt, ...)
+void rconn_fail(struct ps_conn *c, enum ps_conn_fail why, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Bytes the writer may send now. */
-size_t conn_writable_now(const struct ps_conn *c);
+size_t rconn_writable_now(const struct ps_conn *c);
 /* Watches the events the state needs. */
-void conn_want_events(struct ps_conn *c);
+void rconn_want_events(struct ps_conn *c);
 /* Encodes and queues a command; limits are the caller's business. */
-int conn_queue(struct ps_conn *c, const struct entry *e, int argc, const char **argv,
+int rconn_queue(struct ps_conn *c, const struct entry *e, int argc, const char **argv,
                const size_t *lens);
 /* One complete reply from the server. */
-void conn_dispatch(struct ps_conn *c, redisReply *r);
+void rconn_dispatch(struct ps_conn *c, redisReply *r);
 /* TCP (and TLS) is up: the handshake starts. */
-void conn_connected(struct ps_conn *c);
+void rconn_connected(struct ps_conn *c);
 
 /* --- conn_net.c ---------------------------------------------------------------- */
 
-void conn_close_socket(struct ps_conn *c);
+void rconn_close_socket(struct ps_conn *c);
 /* Writes what may be written. Returns 0, or -1 after failing c. */
-int conn_flush(struct ps_conn *c);
+int rconn_flush(struct ps_conn *c);
 /* Starts resolving (the connect timeout is armed). */
-void conn_start(struct ps_conn *c);
-void conn_start_liveness(struct ps_conn *c);
+void rconn_start(struct ps_conn *c);
+void rconn_start_liveness(struct ps_conn *c);
 /* The timer fired on a ready connection. */
-void conn_liveness(struct ps_conn *c);
+void rconn_liveness(struct ps_conn *c);
 
 #endif

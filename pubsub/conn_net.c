@@ -24,7 +24,7 @@
 
 static void on_io(void *arg, int revents);
 
-void conn_close_socket(struct ps_conn *c)
+void rconn_close_socket(struct ps_conn *c)
 {
 	if (c->io) {
 		c->loop.ops->io_free(c->loop.loop, c->io);
@@ -54,14 +54,14 @@ static void tls_write_failed(struct ps_conn *c, int e)
 	if (!strcmp(why, "TLS handshake failed"))   /* nothing better than errno */
 		snprintf(why, sizeof why, "%s", e == SSL_ERROR_SYSCALL && saved ? strerror(saved)
 		                                                               : "write failed");
-	conn_fail(c, PS_CONN_IO, "TLS write to %s: %s", c->name, why);
+	rconn_fail(c, PS_CONN_IO, "TLS write to %s: %s", c->name, why);
 }
 
 /* Writes what may be written. Returns 0, or -1 after failing c. */
-int conn_flush(struct ps_conn *c)
+int rconn_flush(struct ps_conn *c)
 {
-	while (conn_writable_now(c)) {
-		size_t n = conn_writable_now(c);
+	while (rconn_writable_now(c)) {
+		size_t n = rconn_writable_now(c);
 		ssize_t w;
 
 		if (n > INT32_MAX)
@@ -83,7 +83,7 @@ int conn_flush(struct ps_conn *c)
 			if (w < 0) {
 				if (errno == EAGAIN || errno == EINTR)
 					break;
-				conn_fail(c, PS_CONN_IO, "write to %s: %s", c->name, strerror(errno));
+				rconn_fail(c, PS_CONN_IO, "write to %s: %s", c->name, strerror(errno));
 				return -1;
 			}
 		}
@@ -96,7 +96,7 @@ int conn_flush(struct ps_conn *c)
 		if (c->wallow != NO_LIMIT)
 			c->wallow = 0;
 	}
-	conn_want_events(c);
+	rconn_want_events(c);
 	return 0;
 }
 
@@ -120,11 +120,11 @@ static int read_some(struct ps_conn *c)
 				if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 					return 0;
 				if (e == SSL_ERROR_ZERO_RETURN) {
-					conn_fail(c, PS_CONN_EOF, "%s closed the connection", c->name);
+					rconn_fail(c, PS_CONN_EOF, "%s closed the connection", c->name);
 				} else {
 					char why[200];
 					ps_tls_why(c->ssl, why, sizeof why);
-					conn_fail(c, e == SSL_ERROR_SYSCALL ? PS_CONN_EOF : PS_CONN_IO,
+					rconn_fail(c, e == SSL_ERROR_SYSCALL ? PS_CONN_EOF : PS_CONN_IO,
 					          "TLS read from %s: %s", c->name,
 					          e == SSL_ERROR_SYSCALL ? "connection closed" : why);
 				}
@@ -136,18 +136,18 @@ static int read_some(struct ps_conn *c)
 			if (n < 0) {
 				if (errno == EAGAIN || errno == EINTR)
 					return 0;
-				conn_fail(c, PS_CONN_IO, "read from %s: %s", c->name, strerror(errno));
+				rconn_fail(c, PS_CONN_IO, "read from %s: %s", c->name, strerror(errno));
 				return -1;
 			}
 			if (n == 0) {
-				conn_fail(c, PS_CONN_EOF, "%s closed the connection", c->name);
+				rconn_fail(c, PS_CONN_EOF, "%s closed the connection", c->name);
 				return -1;
 			}
 		}
 		c->last_rx = ps_mono_ms();
 		budget = (size_t)n < budget ? budget - (size_t)n : 0;
 		if (ps_reader_feed(c->reader, buf, (size_t)n) < 0) {
-			conn_fail(c, PS_CONN_OOM, "reading from %s: out of memory", c->name);
+			rconn_fail(c, PS_CONN_OOM, "reading from %s: out of memory", c->name);
 			return -1;
 		}
 		for (;;) {
@@ -156,12 +156,12 @@ static int read_some(struct ps_conn *c)
 			if (rc == 0)
 				break;
 			if (rc < 0) {
-				conn_fail(c, PS_CONN_PROTOCOL, "from %s: %s", c->name, ps_reader_error(c->reader));
+				rconn_fail(c, PS_CONN_PROTOCOL, "from %s: %s", c->name, ps_reader_error(c->reader));
 				return -1;
 			}
-			conn_dispatch(c, r);
+			rconn_dispatch(c, r);
 			freeReplyObject(r);
-			if (conn_gone(c))
+			if (rconn_gone(c))
 				return -1;
 		}
 	}
@@ -175,20 +175,20 @@ static void tls_step(struct ps_conn *c)
 	ERR_clear_error();
 	r = SSL_do_handshake(c->ssl);
 	if (r == 1) {
-		conn_connected(c);
+		rconn_connected(c);
 		return;
 	}
 	e = SSL_get_error(c->ssl, r);
 	if (e == SSL_ERROR_WANT_READ) {
-		conn_set_io(c, PS_IO_READ);
+		rconn_set_io(c, PS_IO_READ);
 	} else if (e == SSL_ERROR_WANT_WRITE) {
-		conn_set_io(c, PS_IO_WRITE);
+		rconn_set_io(c, PS_IO_WRITE);
 	} else {
 		char why[200];
 		ps_tls_why(c->ssl, why, sizeof why);
 		if (e == SSL_ERROR_SYSCALL && !strcmp(why, "TLS handshake failed"))
 			snprintf(why, sizeof why, "connection closed during the TLS handshake");
-		conn_fail(c, PS_CONN_TLS, "TLS with %s: %s", c->name, why);
+		rconn_fail(c, PS_CONN_TLS, "TLS with %s: %s", c->name, why);
 	}
 }
 
@@ -198,7 +198,7 @@ static void start_tls(struct ps_conn *c)
 
 	c->ssl = ps_tls_session(c->p.tls, c->fd, c->host, err, sizeof err);
 	if (!c->ssl) {
-		conn_fail(c, PS_CONN_TLS, "TLS with %s: %s", c->name, err);
+		rconn_fail(c, PS_CONN_TLS, "TLS with %s: %s", c->name, err);
 		return;
 	}
 	c->state = ST_TLS;
@@ -214,7 +214,7 @@ static void tcp_up(struct ps_conn *c)
 	if (c->p.tls)
 		start_tls(c);
 	else
-		conn_connected(c);
+		rconn_connected(c);
 }
 
 /* Tries the addresses from addr_i on until one connects or is in progress. */
@@ -232,8 +232,8 @@ static void try_next(struct ps_conn *c)
 		c->fd = fd;
 		c->io = c->loop.ops->io_new(c->loop.loop, fd, on_io, c);
 		if (!c->io) {
-			conn_close_socket(c);
-			conn_fail(c, PS_CONN_OOM, "connect %s: out of memory", c->name);
+			rconn_close_socket(c);
+			rconn_fail(c, PS_CONN_OOM, "connect %s: out of memory", c->name);
 			return;
 		}
 		if (connect(fd, (struct sockaddr *)sa, len) == 0) {
@@ -242,13 +242,13 @@ static void try_next(struct ps_conn *c)
 		}
 		if (errno == EINPROGRESS) {
 			c->state = ST_CONNECTING;
-			conn_want_events(c);
+			rconn_want_events(c);
 			return;
 		}
 		snprintf(c->why, sizeof c->why, "%s", strerror(errno));
-		conn_close_socket(c);
+		rconn_close_socket(c);
 	}
-	conn_fail(c, PS_CONN_CONNECT, "connect %s: %s", c->name, c->why[0] ? c->why : "no address");
+	rconn_fail(c, PS_CONN_CONNECT, "connect %s: %s", c->name, c->why[0] ? c->why : "no address");
 }
 
 static void connect_done(struct ps_conn *c)
@@ -263,7 +263,7 @@ static void connect_done(struct ps_conn *c)
 		return;
 	}
 	snprintf(c->why, sizeof c->why, "%s", strerror(err));
-	conn_close_socket(c);
+	rconn_close_socket(c);
 	try_next(c);
 }
 
@@ -271,10 +271,10 @@ static void on_resolved(void *arg, const struct addrinfo *res, const char *why)
 {
 	struct ps_conn *c = arg;
 
-	conn_enter(c);
+	rconn_enter(c);
 	c->res = NULL;
 	if (!res) {
-		conn_fail(c, PS_CONN_RESOLVE, "%s", why);
+		rconn_fail(c, PS_CONN_RESOLVE, "%s", why);
 	} else {
 		for (const struct addrinfo *a = res; a && c->naddrs < MAX_ADDRS; a = a->ai_next) {
 			if (a->ai_addrlen > sizeof c->addrs[0])
@@ -284,14 +284,14 @@ static void on_resolved(void *arg, const struct addrinfo *res, const char *why)
 		}
 		try_next(c);
 	}
-	conn_leave(c);
+	rconn_leave(c);
 }
 
 static void on_io(void *arg, int revents)
 {
 	struct ps_conn *c = arg;
 
-	conn_enter(c);
+	rconn_enter(c);
 	switch (c->state) {
 	case ST_CONNECTING:
 		connect_done(c);
@@ -303,13 +303,13 @@ static void on_io(void *arg, int revents)
 	case ST_READY:
 		if ((revents & PS_IO_READ) && read_some(c) < 0)
 			break;
-		if (!conn_gone(c))
-			conn_flush(c);
+		if (!rconn_gone(c))
+			rconn_flush(c);
 		break;
 	default:
 		break;
 	}
-	conn_leave(c);
+	rconn_leave(c);
 }
 
 /* Returns 1 if the socket holds bytes not read yet. */
@@ -329,52 +329,52 @@ static void on_pong(void *arg, struct ps_conn *c, const redisReply *r)
 	c->ping_out = 0;
 }
 
-void conn_liveness(struct ps_conn *c)
+void rconn_liveness(struct ps_conn *c)
 {
 	int64_t now = ps_mono_ms(), quiet = now - c->last_rx;
 	const char *ping[] = { "PING" };
 	const size_t ping_len[] = { 4 };
 
 	if (quiet < (int64_t)c->p.idle_ms) {
-		conn_arm(c, (unsigned)(c->p.idle_ms - quiet));
+		rconn_arm(c, (unsigned)(c->p.idle_ms - quiet));
 		return;
 	}
 	if (!c->ping_out) {
 		struct entry e = { on_pong, NULL, 0, PS_PUSH_NONE };
-		if (conn_queue(c, &e, 1, ping, ping_len) < 0) {
-			conn_fail(c, PS_CONN_OOM, "PING to %s: out of memory", c->name);
+		if (rconn_queue(c, &e, 1, ping, ping_len) < 0) {
+			rconn_fail(c, PS_CONN_OOM, "PING to %s: out of memory", c->name);
 			return;
 		}
 		c->ping_out = 1;
 		c->ping_at = now;
-		conn_arm(c, c->p.dead_ms);
-		conn_flush(c);
+		rconn_arm(c, c->p.dead_ms);
+		rconn_flush(c);
 		return;
 	}
 	if (now - c->ping_at < (int64_t)c->p.dead_ms) {
-		conn_arm(c, (unsigned)(c->p.dead_ms - (now - c->ping_at)));
+		rconn_arm(c, (unsigned)(c->p.dead_ms - (now - c->ping_at)));
 		return;
 	}
 	if (unread_bytes(c)) {   /* the answer waits behind what we have not read */
-		conn_arm(c, c->p.dead_ms);
+		rconn_arm(c, c->p.dead_ms);
 		return;
 	}
-	conn_fail(c, PS_CONN_DEAD, "%s read nothing for %lld ms and did not answer PING",
+	rconn_fail(c, PS_CONN_DEAD, "%s read nothing for %lld ms and did not answer PING",
 	          c->name, (long long)quiet);
 }
 
-void conn_start_liveness(struct ps_conn *c)
+void rconn_start_liveness(struct ps_conn *c)
 {
 	c->ping_out = 0;
 	if (c->p.idle_ms)
-		conn_arm(c, c->p.idle_ms);
+		rconn_arm(c, c->p.idle_ms);
 	else
 		c->loop.ops->timer_stop(c->loop.loop, c->timer);
 }
 
-void conn_start(struct ps_conn *c)
+void rconn_start(struct ps_conn *c)
 {
-	conn_arm(c, c->p.connect_timeout_ms);
+	rconn_arm(c, c->p.connect_timeout_ms);
 	c->state = ST_RESOLVING;
 	/* A numeric host answers at once, from inside this call. */
 	c->res = ps_resolve_start(&c->loop, c->host, c->p.port, on_resolved, c);

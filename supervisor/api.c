@@ -346,7 +346,7 @@ struct lg_api *lg_api_start(const struct lg_config *cfg, struct lg_shared *shm,
 	api->keys = keys;
 	pthread_rwlock_init(&api->keys_lock, NULL);
 	pthread_mutex_init(&api->log_lock, NULL);
-	api->pub = lg_publisher_start(&cfg->redis, cfg->channel_prefix, err, errlen);
+	api->pub = lg_publisher_start(cfg, err, errlen);
 	if (api->pub)
 		api->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 		                          MHD_USE_ERROR_LOG,

@@ -3,9 +3,9 @@
 #include "api_redis.h"
 #include "clock.h"
 #include "log.h"
+#include "publisher.h"
 
 #include <errno.h>
-#include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,8 +14,6 @@
 #include <time.h>
 
 struct lg_publisher {
-	const struct ps_redis_url *url;
-	const char       *prefix;
 	pthread_t         thread;
 	pthread_mutex_t   lock;
 	pthread_cond_t    wake;
@@ -26,7 +24,7 @@ struct lg_publisher {
 	char              pause_reason[200];
 	int               stopping;
 	/* The thread's own: */
-	redisContext     *c;
+	struct ps_pub    *pub;               /* livegate's own links, every URL form */
 	int               failing;           /* the last batch failed */
 };
 
@@ -94,114 +92,20 @@ static void fail_all(struct lg_publish *p, const char *reason)
 	}
 }
 
-/* Connects, authenticates and selects the db, each step within the
- * timeout. Returns 0, or -1 with err set. */
-static int connect_redis(struct lg_publisher *pb, char *err, size_t n)
-{
-	const struct ps_redis_url *u = pb->url;
-	struct timeval tv = { LG_API_REDIS_TIMEOUT_MS / 1000, (LG_API_REDIS_TIMEOUT_MS % 1000) * 1000 };
-	redisContext *c = redisConnectWithTimeout(u->host, u->port, tv);
-	redisReply *r = NULL;
-
-	if (!c || c->err) {
-		snprintf(err, n, "connect %.100s:%d: %.80s", u->host, u->port, c ? c->errstr : "out of memory");
-		redisFree(c);
-		return -1;
-	}
-	if (redisSetTimeout(c, tv) != REDIS_OK) {
-		snprintf(err, n, "set timeout: %s", c->errstr);
-		goto fail;
-	}
-	if (u->password[0]) {
-		r = u->user[0] ? redisCommand(c, "AUTH %s %s", u->user, u->password)
-		               : redisCommand(c, "AUTH %s", u->password);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			snprintf(err, n, "AUTH refused: %s", r ? r->str : c->errstr);
-			goto fail;
-		}
-		freeReplyObject(r);
-		r = NULL;
-	}
-	if (u->db) {
-		r = redisCommand(c, "SELECT %d", u->db);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			snprintf(err, n, "SELECT %d refused: %s", u->db, r ? r->str : c->errstr);
-			goto fail;
-		}
-		freeReplyObject(r);
-	}
-	pb->c = c;
-	return 0;
-fail:
-	if (r)
-		freeReplyObject(r);
-	redisFree(c);
-	return -1;
-}
-
-static void disconnect(struct lg_publisher *pb)
-{
-	redisFree(pb->c);
-	pb->c = NULL;
-}
-
-/* Sends batch (n publishes) as one pipeline and reads the replies into
- * them. Returns the number answered; when fewer than n, the connection is
- * gone, err says why and *timed_out whether it was the deadline. */
-static size_t pipeline(struct lg_publisher *pb, struct lg_publish **batch, size_t n,
-                       char *err, size_t errlen, int *timed_out)
-{
-	size_t pl = strlen(pb->prefix), got = 0;
-
-	*timed_out = 0;
-	for (size_t i = 0; i < n; i++)
-		if (redisAppendCommand(pb->c, "PUBLISH %b%b %b", pb->prefix, pl, batch[i]->channel,
-		                       batch[i]->clen, batch[i]->payload, batch[i]->plen) != REDIS_OK) {
-			snprintf(err, errlen, "PUBLISH: %s", pb->c->errstr);
-			disconnect(pb);
-			return 0;
-		}
-	for (; got < n; got++) {
-		redisReply *r = NULL;
-		int e;
-
-		errno = 0;
-		if (redisGetReply(pb->c, (void **)&r) != REDIS_OK) {
-			e = errno;
-			*timed_out = e == EAGAIN || e == EWOULDBLOCK;
-			snprintf(err, errlen, "PUBLISH: %s", *timed_out ? "Redis did not answer in time"
-			                                                 : pb->c->errstr);
-			disconnect(pb);
-			return got;
-		}
-		if (r->type == REDIS_REPLY_INTEGER) {
-			batch[got]->receivers = r->integer;
-		} else {
-			batch[got]->receivers = -1;
-			snprintf(batch[got]->err, sizeof batch[got]->err, "PUBLISH refused: %s",
-			         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-		}
-		freeReplyObject(r);
-	}
-	return got;
-}
-
-/* Publishes batch[0..n): every publish ends with a result. Returns 0, or -1
- * with err set when Redis failed (connection, timeout). */
+/* Publishes batch[0..n) one by one (a cluster routes each to its own
+ * node), each within LG_API_REDIS_TIMEOUT_MS in all: every publish ends
+ * with a result. Returns 0, or -1 with err set when Redis failed, which
+ * fails the rest of the batch too: a Redis that hangs gets no second wait. */
 static int run_batch(struct lg_publisher *pb, struct lg_publish **batch, size_t n,
                      char *err, size_t errlen)
 {
 	size_t done = 0;
 
-	/* One retry, for a pooled connection the server closed while idle
-	 * (restart, timeout) and only if nothing was answered and it was not
-	 * the deadline: a Redis that hangs gets no second wait. */
-	for (int attempt = 0; attempt < 2 && done < n; attempt++) {
-		int reused = pb->c != NULL, timed_out = 0;
-		if (!pb->c && connect_redis(pb, err, errlen) < 0)
-			break;
-		done = pipeline(pb, batch, n, err, errlen, &timed_out);
-		if (done || !reused || timed_out)
+	for (; done < n; done++) {
+		struct lg_publish *p = batch[done];
+		p->receivers = ps_pub_publish(pb->pub, p->channel, p->clen, p->payload, p->plen,
+		                              err, errlen);
+		if (p->receivers < 0)
 			break;
 	}
 	for (size_t i = done; i < n; i++) {
@@ -268,22 +172,33 @@ static void *publisher_main(void *arg)
 			lg_log_msg(LG_LOG_INFO, "publish_resumed", "Redis answers PUBLISH again");
 		}
 	}
-	disconnect(pb);
 	return NULL;
 }
 
-struct lg_publisher *lg_publisher_start(const struct ps_redis_url *url, const char *prefix,
-                                        char *err, size_t errlen)
+struct lg_publisher *lg_publisher_start(const struct lg_config *cfg, char *err, size_t errlen)
 {
 	struct lg_publisher *pb = calloc(1, sizeof *pb);
+	const struct ps_pub_params pp = {
+		.url = &cfg->redis,
+		.prefix = cfg->channel_prefix,
+		.cluster_pubsub = cfg->redis_cluster_pubsub == LG_CLUSTER_GLOBAL ? PS_CLUSTER_GLOBAL
+		                                                                 : PS_CLUSTER_SHARDED,
+		.tls_ca = cfg->redis_tls_ca,
+		.tls_cert = cfg->redis_tls_cert,
+		.tls_key = cfg->redis_tls_key,
+		.timeout_ms = LG_API_REDIS_TIMEOUT_MS,
+	};
 	int rc;
 
 	if (!pb) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	pb->url = url;
-	pb->prefix = prefix;
+	pb->pub = ps_pub_new(&pp, err, errlen);
+	if (!pb->pub) {
+		free(pb);
+		return NULL;
+	}
 	pthread_mutex_init(&pb->lock, NULL);
 	pthread_cond_init(&pb->wake, NULL);
 	rc = pthread_create(&pb->thread, NULL, publisher_main, pb);
@@ -291,6 +206,7 @@ struct lg_publisher *lg_publisher_start(const struct ps_redis_url *url, const ch
 		snprintf(err, errlen, "cannot start the publisher thread: %s", strerror(rc));
 		pthread_cond_destroy(&pb->wake);
 		pthread_mutex_destroy(&pb->lock);
+		ps_pub_free(pb->pub);
 		free(pb);
 		return NULL;
 	}
@@ -314,5 +230,6 @@ void lg_publisher_stop(struct lg_publisher *pb)
 	pthread_join(pb->thread, NULL);
 	pthread_cond_destroy(&pb->wake);
 	pthread_mutex_destroy(&pb->lock);
+	ps_pub_free(pb->pub);
 	free(pb);
 }

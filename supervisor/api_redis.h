@@ -2,9 +2,10 @@
  * so that libmicrohttpd's threads (which also answer /healthz) never wait
  * for Redis.
  *
- * One publisher thread owns one synchronous Redis connection and sends what
- * is queued as one pipeline. Connect, every write and every read have a
- * deadline (LG_API_REDIS_TIMEOUT_MS). A failure opens a breaker for
+ * One publisher thread owns livegate's own Redis publisher (pubsub/publisher:
+ * every form of LIVEGATE_REDIS_URL, TLS, Sentinel, Cluster with SPUBLISH)
+ * and publishes what is queued in order, each publish within one deadline
+ * (LG_API_REDIS_TIMEOUT_MS) for all of it. A failure opens a breaker for
  * LG_API_REDIS_PAUSE_MS: publishes are refused at once, and those queued
  * are failed, rather than each waiting out its own timeout behind a Redis
  * that does not answer; the first batch after the pause tries again.
@@ -14,12 +15,12 @@
 
 #include <stddef.h>
 
-#include "redis_url.h"
+#include "config.h"
 
 #define LG_API_REDIS_TIMEOUT_MS 500    /* a PUBLISH on a LAN takes well under 1 ms */
 #define LG_API_REDIS_PAUSE_MS   1000   /* refused at once for this long after a failure */
 #define LG_API_PUBLISH_QUEUE    1024   /* publishes waiting; past it: refused */
-#define LG_API_PUBLISH_BATCH    64     /* publishes in one pipeline */
+#define LG_API_PUBLISH_BATCH    64     /* publishes taken off the queue at once */
 
 struct lg_publish {
 	/* Set by the caller; must stay valid until done is called. */
@@ -38,10 +39,10 @@ struct lg_publish {
 
 struct lg_publisher;
 
-/* Starts the publisher thread for url with prefix (both must outlive it).
- * It connects on the first publish. Returns NULL with err set on failure. */
-struct lg_publisher *lg_publisher_start(const struct ps_redis_url *url, const char *prefix,
-                                        char *err, size_t errlen);
+/* Starts the publisher thread for cfg's Redis (cfg must outlive it). It
+ * connects on the first publish. Returns NULL with err set on failure (a
+ * TLS file that cannot be loaded, out of memory). */
+struct lg_publisher *lg_publisher_start(const struct lg_config *cfg, char *err, size_t errlen);
 
 /* Returns 1, with the reason in err, when a publish now would be refused
  * at once (breaker open, queue full, stopping); else 0. */
@@ -53,7 +54,8 @@ int lg_publisher_refusing(struct lg_publisher *pb, char *err, size_t errlen);
 int lg_publisher_submit(struct lg_publisher *pb, struct lg_publish *p);
 
 /* Fails what is queued (done called for each), waits for the thread to
- * finish the pipeline in flight (at most the timeout), frees everything. */
+ * finish the publishes in flight (at most the timeout each), frees
+ * everything. */
 void lg_publisher_stop(struct lg_publisher *pb);
 
 #endif

@@ -12,7 +12,6 @@
 #include "config.h"
 #include "limits.h"
 #include "metrics.h"
-#include "redis_sub.h"
 #include "registry.h"
 #include "timer_wheel.h"
 #include "token.h"
@@ -39,13 +38,14 @@
 
 struct conn;
 struct lg_catchup;
+struct ps_sub;
 
 struct lg_worker {
 	const struct lg_config  *cfg;
 	struct lg_worker_stats  *st;
 	struct ev_loop          *loop;
 	struct ps_registry      *reg;
-	struct ps_redis         *redis;       /* redis_glue.c */
+	struct ps_sub           *redis;       /* redis_glue.c */
 	struct lg_keyring       *keys;        /* replaced on SIGHUP (drain.c) */
 	struct lg_catchup       *catchup;     /* last publish per channel (redis_glue.c) */
 	struct lg_wheel          wheel;       /* every connection's one deadline */

@@ -1,112 +1,128 @@
 /* worker/redis_glue.c - the Redis subscriber on the worker's loop (see
  * redis_glue.h). */
 #include "redis_glue.h"
+#include "catchup.h"
 #include "log.h"
+#include "loop_ev.h"
 #include "session.h"
+#include "sub.h"
 
-#include <hiredis/adapters/libev.h>
-
-static ev_timer redis_timer;
-static int ever_up;     /* an up before this one: a reconnect */
+static struct ps_loop loop_seam;
 static int down_told;   /* sessions were told Redis is down */
 
-static int hook_attach(void *loop, redisAsyncContext *ac)
+static const char *role_name(enum ps_link_role r)
 {
-	struct lg_worker *w = loop;
-
-	return redisLibevAttach(w->loop, ac) == REDIS_OK ? 0 : -1;
+	return r == PS_ROLE_SENTINEL ? "sentinel" : r == PS_ROLE_CONTROL ? "control" : "data";
 }
 
-static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
+static void on_link(void *owner, const struct ps_link_event *e)
 {
-	struct lg_worker *w = t->data;
-
-	(void)loop;
-	(void)revents;
-	ps_redis_timer(w->redis);
-}
-
-static void hook_arm_timer(void *loop, unsigned ms)
-{
-	struct lg_worker *w = loop;
-
-	if (!ms)
-		ev_timer_stop(w->loop, &redis_timer);
-	else
-		lg_timer_arm(w->loop, &redis_timer, ms);
-}
-
-static void hook_link_event(void *loop, enum ps_link_event ev, const char *detail,
-                            unsigned retry_ms)
-{
-	struct lg_worker *w = loop;
 	struct lg_logline l;
-	int level = ev == PS_LINK_UP ? LG_LOG_INFO : ev == PS_LINK_DOWN ? LG_LOG_ERROR : LG_LOG_WARN;
+	int level;
 
-	if (ev == PS_LINK_UP) {
-		if (ever_up)
-			lg_add(&w->st->redis_reconnects, 1);
-		ever_up = 1;
-		w->redis_up = 1;
-		lg_set(&w->st->redis_up, 1);
-	} else {
-		w->redis_up = 0;
-		lg_set(&w->st->redis_up, 0);
-	}
-	if (lg_log_begin(&l, level, ev == PS_LINK_UP ? "redis_up" :
-	                            ev == PS_LINK_DOWN ? "redis_down" : "redis_retry")) {
-		lg_log_str(&l, "host", w->cfg->redis.host);
-		lg_log_int(&l, "port", w->cfg->redis.port);
-		if (ev != PS_LINK_UP) {
-			lg_log_str(&l, "reason", detail);
-			lg_log_int(&l, "retry_ms", retry_ms);
+	(void)owner;
+	level = e->state == PS_LINK_UP ? LG_LOG_INFO :
+	            e->state == PS_LINK_DOWN ? LG_LOG_ERROR : LG_LOG_WARN;
+
+	if (lg_log_begin(&l, level, e->state == PS_LINK_UP ? "redis_up" :
+	                            e->state == PS_LINK_DOWN ? "redis_down" : "redis_retry")) {
+		lg_log_str(&l, "addr", e->addr);
+		lg_log_str(&l, "role", role_name(e->role));
+		if (e->state != PS_LINK_UP) {
+			lg_log_str(&l, "reason", e->detail);
+			lg_log_int(&l, "retry_ms", e->retry_ms);
 		}
 		lg_log_end(&l);
 	}
-	/* Pages show it (livegate:degraded) if it lasts; the resyncs follow
-	 * the 'up' once the channels are back. */
-	if (ev == PS_LINK_DOWN && !down_told) {
+}
+
+/* Every needed link is up, or one is not: /readyz, and the pages. */
+static void on_ready(void *owner, int ready)
+{
+	struct lg_worker *w = owner;
+	struct ps_sub_stats st;
+
+	w->redis_up = ready;
+	lg_set(&w->st->redis_up, (uint64_t)ready);
+	ps_sub_stats(w->redis, &st);
+	lg_set(&w->st->redis_reconnects, st.reconnects);
+	/* Pages show a long one (livegate:degraded); in pattern modes the 'up'
+	 * went out with the coverage, before the resyncs; in sharded mode it
+	 * goes once every node's link is back. */
+	if (!ready && !down_told) {
 		down_told = 1;
 		session_status_all(w, 0);
-	} else if (ev == PS_LINK_UP && down_told) {
+	} else if (ready && down_told) {
 		down_told = 0;
 		session_status_all(w, 1);
 	}
 }
 
-static const struct ps_redis_hooks hooks = { hook_attach, hook_arm_timer, hook_link_event };
+/* Pattern modes: watching everything under the prefix again (reported
+ * before the registry confirms the channels): the pages hear that Redis is
+ * back before their resyncs. */
+static void on_coverage(void *owner, int64_t since_ms)
+{
+	struct lg_worker *w = owner;
+
+	if (since_ms >= 0 && down_told) {
+		down_told = 0;
+		session_status_all(w, 1);
+	}
+}
+
+static void on_observe(void *owner, const char *name, size_t len)
+{
+	struct lg_worker *w = owner;
+
+	lg_catchup_seen(w->catchup, name, len, lg_wall_ms());
+}
+
+static const struct ps_sub_events events = {
+	.link = on_link,
+	.ready = on_ready,
+	.coverage = on_coverage,
+	.observe = on_observe,
+};
 
 int redis_glue_start(struct lg_worker *w)
 {
-	struct ps_redis_params rp = {
-		.url = w->cfg->redis,
-		.prefix = w->cfg->channel_prefix,
-		.connect_timeout_ms = 5000,
-		.heartbeat_ms = 2000,   /* a hang is noticed within 2-4 s */
-		.backoff_base_ms = 200,
-		.backoff_cap_ms = 10000,
+	const struct lg_config *cfg = w->cfg;
+	struct ps_sub_params p = {
+		.url = &cfg->redis,
+		.prefix = cfg->channel_prefix,
+		.cluster_pubsub = cfg->redis_cluster_pubsub == LG_CLUSTER_GLOBAL ? PS_CLUSTER_GLOBAL
+		                                                                 : PS_CLUSTER_SHARDED,
+		.tls_ca = cfg->redis_tls_ca,
+		.tls_cert = cfg->redis_tls_cert,
+		.tls_key = cfg->redis_tls_key,
 	};
+	char err[256];
 
-	ev_timer_init(&redis_timer, on_timer, 0., 0.);
-	redis_timer.data = w;
-	w->redis = ps_redis_new(&rp, w->reg, &hooks, w);
-	if (!w->redis)
+	w->catchup = lg_catchup_new(((uint64_t)random() << 32) ^ (uint64_t)random() ^ lg_now_ns());
+	if (!w->catchup) {
+		lg_log_msg(LG_LOG_ERROR, "worker", "out of memory creating the catch-up table");
 		return -1;
-	ps_redis_start(w->redis);
+	}
+	ps_loop_ev(&loop_seam, w->loop);
+	w->redis = ps_sub_new(&p, w->reg, &loop_seam, &events, w, err, sizeof err);
+	if (!w->redis) {
+		lg_log_msg(LG_LOG_ERROR, "redis", err);
+		return -1;
+	}
+	ps_sub_start(w->redis);
 	return 0;
 }
 
 int64_t redis_glue_covered_since(struct lg_worker *w, const char *name, size_t len)
 {
-	(void)w;
-	(void)name;
-	(void)len;
-	return -1;   /* hiredis's per-channel SUBSCRIBE sees only joined channels */
+	return w->redis ? ps_sub_covered_since(w->redis, name, len) : -1;
 }
 
 void redis_glue_stop(struct lg_worker *w)
 {
-	ev_timer_stop(w->loop, &redis_timer);
-	ps_redis_free(w->redis);
+	ps_sub_free(w->redis);
 	w->redis = NULL;
+	lg_catchup_free(w->catchup);
+	w->catchup = NULL;
 }

@@ -73,7 +73,9 @@ class DeliveryTest(harness.LivegateTestCase):
 
     async def test_only_followed_channels_are_delivered(self):
         ws, _ = await self.open_sub(self.lg, mint_pyjwt(["todos"]))
-        self.assertEqual(self.redis.publish("secret", "x"), 0)
+        # The worker sees it (its pattern covers every channel) and
+        # delivers it to nobody.
+        self.assertEqual(self.redis.publish("secret", "x"), 1)
         self.redis.publish("todos", "y")
         # Redis keeps order, so the first frame must be the todos one.
         self.assertFrame(await recv_json(ws), invalidate("todos", "y"))
@@ -115,9 +117,8 @@ class DeliveryTest(harness.LivegateTestCase):
         self.redis.publish("new", "n")
         self.assertFrame(await recv_json(ws), invalidate("both", "b"))
         self.assertFrame(await recv_json(ws), invalidate("new", "n"))
-        # Nobody else follows "old": livegate leaves it in Redis.
-        harness.wait_until(lambda: self.redis.numsub("old") == 0, 2, what="UNSUBSCRIBE old")
-        self.assertEqual(self.redis.numsub("new"), 1)
+        # Nobody else follows "old": the worker lets go of it.
+        self.assertEqual(self.lg.metrics().get("livegate_channels"), 2.0)
 
 
 class SlowClientTest(harness.LivegateTestCase):
@@ -171,9 +172,9 @@ class ChannelPrefixTest(harness.LivegateTestCase):
         ws, frame = await self.open_sub(lg, mint_pyjwt(["todos"]))
         # Browsers see bare names; Redis sees prefix + name.
         self.assertEqual(frame["channels"], ["todos"])
-        self.assertEqual(redis.numsub("app1:todos"), 1)
-        self.assertEqual(redis.numsub("todos"), 0)
+        self.assertEqual(redis.numpat(), 1)   # app1:*
         self.assertEqual(redis.publish("todos", "bare"), 0)
+        self.assertEqual(redis.publish("app1:other", "x"), 1)
         self.assertEqual(redis.publish("app1:todos", '{"id":1}'), 1)
         self.assertFrame(await recv_json(ws), invalidate("todos", {"id": 1}))
 
@@ -201,8 +202,8 @@ class WorkersTest(harness.LivegateTestCase):
         # workers very likely hold some; every one must get the message.
         clients = [(await self.open_sub(lg, mint_pyjwt(["todos"])))[0] for _ in range(6)]
         receivers = redis.publish("todos", '{"id":2}')
-        self.assertIn(receivers, (1, 2), "one Redis subscription per worker at most")
-        self.assertEqual(receivers, redis.numsub("todos"))
+        self.assertEqual(receivers, 2, "one pattern subscription per worker")
+        self.assertEqual(redis.numpat(), 1)   # the same pattern, counted once
         for ws in clients:
             self.assertFrame(await recv_json(ws), invalidate("todos", {"id": 2}))
         # API publish reaches them too, whichever process serves the API.
@@ -214,7 +215,7 @@ class WorkersTest(harness.LivegateTestCase):
         m = lg.metrics()
         self.assertEqual(m.get("livegate_connections"), 6.0)
         self.assertEqual(m.get("livegate_redis_connected"), 2.0)
-        self.assertEqual(m.get("livegate_channels"), float(receivers))
+        self.assertIn(m.get("livegate_channels"), (1.0, 2.0))   # todos, in each worker with clients
         self.assertEqual(m.get("livegate_frames_delivered_total"), 12.0)
 
 

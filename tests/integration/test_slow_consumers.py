@@ -163,9 +163,9 @@ class NonReadersTest(LivegateTestCase):
 
 class SlowReaderTest(LivegateTestCase):
     """Finding 3: a client that reads, but slower than messages come, is
-    told when its invalidations were collapsed: it gets every frame up to
-    some point in order, then one marked "coalesced" carrying the newest
-    data, and after the burst nothing is left out."""
+    told when its invalidations were collapsed: every gap in what it gets is
+    closed by a frame marked "coalesced" carrying the newest data of that
+    moment, in order, and the last message arrives (plain or marked)."""
 
     async def test_a_slow_reader_learns_what_it_missed(self):
         redis = self.start_redis()
@@ -192,7 +192,6 @@ class SlowReaderTest(LivegateTestCase):
         for prev, f in zip(frames, frames[1:]):
             if f["data"]["seq"] != prev["data"]["seq"] + 1:
                 self.assertEqual(f.get("reason"), "coalesced", f"gap before {f['data']['seq']}")
-        self.assertEqual(frames[-1].get("reason"), "coalesced")
         m = lg.metrics()
         self.assertEqual(m["livegate_invalidations_coalesced_total"] + len(frames) - len(marked), n)
 
