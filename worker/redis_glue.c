@@ -96,6 +96,11 @@ int redis_glue_start(struct lg_worker *w)
 		.tls_ca = cfg->redis_tls_ca,
 		.tls_cert = cfg->redis_tls_cert,
 		.tls_key = cfg->redis_tls_key,
+		/* A quiet link is PINGed after 1.5 s and dead 1.5 s after that:
+		 * a hung Redis shows in /readyz within 3 s (a link that delivers,
+		 * or has bytes unread, is alive however late its answers). */
+		.idle_ms = 1500,
+		.dead_ms = 1500,
 	};
 	char err[256];
 
