@@ -26,4 +26,4 @@ meson test -C build --print-errorlogs --num-processes 2
 	-Dbrowser_tests=disabled
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --suite integration
+	meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --suite integration --suite redis
