@@ -8,6 +8,7 @@ import argparse
 import datetime
 import hashlib
 import json
+import re
 import os
 import statistics
 import subprocess
@@ -466,7 +467,23 @@ def main():
     md += ["```", "", "<details><summary>Raw results (one JSON line per measurement)</summary>", "", "```"]
     md += [json.dumps(r, separators=(",", ":")) for r in rows]
     md += ["```", "", "</details>", ""]
+    md += kept_sections(a.out)
     open(a.out, "w", encoding="utf-8").write("\n".join(md))
+
+
+def kept_sections(path):
+    """The sections other benchmarks write into the same file (each between
+    <!-- NAME:begin ... --> and <!-- NAME:end --> markers), kept as they are
+    when this run rewrites the rest."""
+    try:
+        text = open(path, encoding="utf-8").read()
+    except OSError:
+        return []
+    blocks = re.findall(r"(<!-- ([a-z0-9-]+):begin.*?-->.*?<!-- \2:end -->)", text, re.S)
+    out = []
+    for block, _ in blocks:
+        out += block.split("\n") + [""]
+    return out
 
 
 if __name__ == "__main__":
