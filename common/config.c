@@ -486,6 +486,19 @@ static void free_secret(char *s)
 	}
 }
 
+struct ps_redis_target lg_config_redis_target(const struct lg_config *cfg)
+{
+	return (struct ps_redis_target){
+		.url = &cfg->redis,
+		.prefix = cfg->channel_prefix,
+		.cluster_pubsub = cfg->redis_cluster_pubsub == LG_CLUSTER_GLOBAL ? PS_CLUSTER_GLOBAL
+		                                                                 : PS_CLUSTER_SHARDED,
+		.tls_ca = cfg->redis_tls_ca,
+		.tls_cert = cfg->redis_tls_cert,
+		.tls_key = cfg->redis_tls_key,
+	};
+}
+
 void lg_config_free(struct lg_config *cfg)
 {
 	free_secret(cfg->secret);

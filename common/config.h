@@ -75,6 +75,10 @@ int lg_config_load(struct lg_config *cfg, int argc, char **argv,
 /* Frees what lg_config_load allocated. */
 void lg_config_free(struct lg_config *cfg);
 
+/* Returns where cfg's Redis is and how to speak to it (the subscriber's
+ * and the publisher's shared settings); valid as long as cfg. */
+struct ps_redis_target lg_config_redis_target(const struct lg_config *cfg);
+
 /* Writes the --help text (every setting, its default) to out. */
 void lg_config_usage(FILE *out);
 

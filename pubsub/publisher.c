@@ -475,21 +475,21 @@ long long ps_pub_publish(struct ps_pub *pb, const char *channel, size_t clen,
 struct ps_pub *ps_pub_new(const struct ps_pub_params *p, char *err, size_t errlen)
 {
 	struct ps_pub *pb = calloc(1, sizeof *pb);
-	const char *prefix = p->prefix ? p->prefix : "";
+	const char *prefix = p->to.prefix ? p->to.prefix : "";
 
 	if (!pb)
 		goto oom;
-	pb->url = *p->url;
+	pb->url = *p->to.url;
 	pb->prefix_len = strlen(prefix);
 	pb->prefix = strdup(prefix);
-	pb->cluster_pubsub = p->cluster_pubsub;
+	pb->cluster_pubsub = p->to.cluster_pubsub;
 	pb->timeout_ms = p->timeout_ms ? p->timeout_ms : 1000;
 	pb->pl = ps_poll_new();
 	if (!pb->prefix || !pb->pl)
 		goto oom;
 	ps_loop_poll(&pb->loop, pb->pl);
 	if (pb->url.tls) {
-		pb->tls = ps_tls_new(p->tls_ca, p->tls_cert, p->tls_key, err, errlen);
+		pb->tls = ps_tls_new(p->to.tls_ca, p->to.tls_cert, p->to.tls_key, err, errlen);
 		if (!pb->tls) {
 			ps_pub_free(pb);
 			return NULL;

@@ -26,10 +26,7 @@
 #include "sub.h"
 
 struct ps_pub_params {
-	const struct ps_redis_url *url;
-	const char *prefix;                       /* LIVEGATE_CHANNEL_PREFIX       */
-	enum ps_cluster_pubsub cluster_pubsub;    /* LIVEGATE_REDIS_CLUSTER_PUBSUB */
-	const char *tls_ca, *tls_cert, *tls_key;  /* LIVEGATE_REDIS_TLS_*           */
+	struct ps_redis_target to;
 	unsigned timeout_ms;                      /* a whole call; 0: 1000         */
 };
 

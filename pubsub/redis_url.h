@@ -48,6 +48,21 @@ struct ps_redis_url {
 	char master[PS_REDIS_MASTER_MAX + 1]; /* sentinel: the master's name  */
 };
 
+enum ps_cluster_pubsub {
+	PS_CLUSTER_SHARDED = 0,   /* SSUBSCRIBE / SPUBLISH (the default)      */
+	PS_CLUSTER_GLOBAL,        /* SUBSCRIBE / PUBLISH, broadcast by the bus */
+};
+
+/* Where Redis is and how to speak to it: what the subscriber and the
+ * publisher both take (from LIVEGATE_REDIS_URL, LIVEGATE_CHANNEL_PREFIX,
+ * LIVEGATE_REDIS_CLUSTER_PUBSUB and LIVEGATE_REDIS_TLS_*). */
+struct ps_redis_target {
+	const struct ps_redis_url *url;
+	const char *prefix;                       /* may be "" (NULL: "")        */
+	enum ps_cluster_pubsub cluster_pubsub;
+	const char *tls_ca, *tls_cert, *tls_key;  /* NULL: unset                 */
+};
+
 /* Parses url into *out. Returns 0, or -1 with a one-line reason in err that
  * never contains the password. */
 int ps_redis_url_parse(const char *url, struct ps_redis_url *out,

@@ -50,7 +50,7 @@ static void defaults(struct ps_sub_params *p)
 
 static int sharded_mode(const struct ps_sub *s)
 {
-	return s->url.mode == PS_REDIS_CLUSTER && s->p.cluster_pubsub == PS_CLUSTER_SHARDED;
+	return s->url.mode == PS_REDIS_CLUSTER && s->p.to.cluster_pubsub == PS_CLUSTER_SHARDED;
 }
 
 struct ps_sub *ps_sub_new(const struct ps_sub_params *p, struct ps_registry *reg,
@@ -58,15 +58,15 @@ struct ps_sub *ps_sub_new(const struct ps_sub_params *p, struct ps_registry *reg
                           void *owner, char *err, size_t errlen)
 {
 	struct ps_sub *s = calloc(1, sizeof *s);
-	const char *prefix = p->prefix ? p->prefix : "";
+	const char *prefix = p->to.prefix ? p->to.prefix : "";
 	size_t cap;
 
 	if (!s)
 		goto oom;
 	s->p = *p;
 	defaults(&s->p);
-	s->url = *p->url;
-	s->p.url = &s->url;
+	s->url = *p->to.url;
+	s->p.to.url = &s->url;
 	s->reg = reg;
 	s->loop = *loop;
 	s->ev = *ev;
@@ -77,10 +77,10 @@ struct ps_sub *ps_sub_new(const struct ps_sub_params *p, struct ps_registry *reg
 	s->pattern = malloc(cap);
 	if (!s->prefix || !s->pattern)
 		goto oom;
-	s->p.prefix = s->prefix;
+	s->p.to.prefix = s->prefix;
 	s->pattern_len = (size_t)ps_sub_pattern(s->prefix, s->prefix_len, s->pattern, cap);
 	if (s->url.tls) {
-		s->tls = ps_tls_new(p->tls_ca, p->tls_cert, p->tls_key, err, errlen);
+		s->tls = ps_tls_new(p->to.tls_ca, p->to.tls_cert, p->to.tls_key, err, errlen);
 		if (!s->tls)
 			goto fail;
 	}

@@ -39,16 +39,8 @@
 #include "redis_url.h"
 #include "registry.h"
 
-enum ps_cluster_pubsub {
-	PS_CLUSTER_SHARDED = 0,   /* SSUBSCRIBE / SPUBLISH (the default)      */
-	PS_CLUSTER_GLOBAL,        /* SUBSCRIBE / PUBLISH, broadcast by the bus */
-};
-
 struct ps_sub_params {
-	const struct ps_redis_url *url;
-	const char *prefix;                  /* LIVEGATE_CHANNEL_PREFIX; may be "" */
-	enum ps_cluster_pubsub cluster_pubsub; /* LIVEGATE_REDIS_CLUSTER_PUBSUB     */
-	const char *tls_ca, *tls_cert, *tls_key; /* LIVEGATE_REDIS_TLS_*; NULL: unset */
+	struct ps_redis_target to;
 	/* 0 takes the default (in brackets). */
 	unsigned connect_timeout_ms;         /* [5000] resolve+connect+TLS+AUTH */
 	unsigned idle_ms;                    /* [3000] quiet link: PING         */

@@ -179,13 +179,7 @@ struct lg_publisher *lg_publisher_start(const struct lg_config *cfg, char *err, 
 {
 	struct lg_publisher *pb = calloc(1, sizeof *pb);
 	const struct ps_pub_params pp = {
-		.url = &cfg->redis,
-		.prefix = cfg->channel_prefix,
-		.cluster_pubsub = cfg->redis_cluster_pubsub == LG_CLUSTER_GLOBAL ? PS_CLUSTER_GLOBAL
-		                                                                 : PS_CLUSTER_SHARDED,
-		.tls_ca = cfg->redis_tls_ca,
-		.tls_cert = cfg->redis_tls_cert,
-		.tls_key = cfg->redis_tls_key,
+		.to = lg_config_redis_target(cfg),
 		.timeout_ms = LG_API_REDIS_TIMEOUT_MS,
 	};
 	int rc;

@@ -87,15 +87,8 @@ static const struct ps_sub_events events = {
 
 int redis_glue_start(struct lg_worker *w)
 {
-	const struct lg_config *cfg = w->cfg;
 	struct ps_sub_params p = {
-		.url = &cfg->redis,
-		.prefix = cfg->channel_prefix,
-		.cluster_pubsub = cfg->redis_cluster_pubsub == LG_CLUSTER_GLOBAL ? PS_CLUSTER_GLOBAL
-		                                                                 : PS_CLUSTER_SHARDED,
-		.tls_ca = cfg->redis_tls_ca,
-		.tls_cert = cfg->redis_tls_cert,
-		.tls_key = cfg->redis_tls_key,
+		.to = lg_config_redis_target(w->cfg),
 		/* A quiet link is PINGed after 1.5 s and dead 1.5 s after that:
 		 * a hung Redis shows in /readyz within 3 s (a link that delivers,
 		 * or has bytes unread, is alive however late its answers). */

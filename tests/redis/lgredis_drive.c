@@ -290,12 +290,12 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'u': url_s = optarg; break;
-		case 'p': p.prefix = optarg; break;
-		case 'c': p.cluster_pubsub = strcmp(optarg, "global") == 0 ? PS_CLUSTER_GLOBAL
+		case 'p': p.to.prefix = optarg; break;
+		case 'c': p.to.cluster_pubsub = strcmp(optarg, "global") == 0 ? PS_CLUSTER_GLOBAL
 		                                                            : PS_CLUSTER_SHARDED; break;
-		case 'A': p.tls_ca = optarg; break;
-		case 'C': p.tls_cert = optarg; break;
-		case 'K': p.tls_key = optarg; break;
+		case 'A': p.to.tls_ca = optarg; break;
+		case 'C': p.to.tls_cert = optarg; break;
+		case 'K': p.to.tls_key = optarg; break;
 		case 'i': p.idle_ms = (unsigned)atoi(optarg); break;
 		case 'd': p.dead_ms = (unsigned)atoi(optarg); break;
 		case 't': p.connect_timeout_ms = (unsigned)atoi(optarg); break;
@@ -317,7 +317,7 @@ int main(int argc, char **argv)
 		printf("error url: %s\n", err);
 		return 2;
 	}
-	p.url = &url;
+	p.to.url = &url;
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)getpid());
 	loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);

@@ -105,13 +105,13 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'u': url_s = optarg; break;
-		case 'p': params.prefix = optarg; break;
-		case 'c': params.cluster_pubsub = strcmp(optarg, "global") == 0 ? PS_CLUSTER_GLOBAL
+		case 'p': params.to.prefix = optarg; break;
+		case 'c': params.to.cluster_pubsub = strcmp(optarg, "global") == 0 ? PS_CLUSTER_GLOBAL
 		                                                                 : PS_CLUSTER_SHARDED;
 		          break;
-		case 'A': params.tls_ca = optarg; break;
-		case 'C': params.tls_cert = optarg; break;
-		case 'K': params.tls_key = optarg; break;
+		case 'A': params.to.tls_ca = optarg; break;
+		case 'C': params.to.tls_cert = optarg; break;
+		case 'K': params.to.tls_key = optarg; break;
 		case 't': params.timeout_ms = (unsigned)atoi(optarg); break;
 		default: return 2;
 		}
@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 		printf("error url: %s\n", url_s ? err : "--url is required");
 		return 2;
 	}
-	params.url = &url;
+	params.to.url = &url;
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	pb = ps_pub_new(&params, err, sizeof err);
