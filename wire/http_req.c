@@ -204,40 +204,47 @@ static const char *trim(const char *v, size_t *n)
 	return v;
 }
 
+/* Takes the next comma-separated item of *v (*n bytes) and returns it
+ * trimmed, its length in *il; NULL when the list is used up. */
+static const char *next_item(const char **v, size_t *n, size_t *il)
+{
+	const char *comma, *item = *v;
+	size_t len;
+
+	if (*v == NULL)
+		return NULL;
+	comma = memchr(*v, ',', *n);
+	len = comma ? (size_t)(comma - *v) : *n;
+	if (comma) {
+		*v += len + 1;
+		*n -= len + 1;
+	} else {
+		*v = NULL;
+		*n = 0;
+	}
+	*il = len;
+	return trim(item, il);
+}
+
 int lg_http_list_has(const char *v, size_t n, const char *token)
 {
-	size_t tl = strlen(token);
+	size_t tl = strlen(token), il;
+	const char *t;
 
-	while (n) {
-		const char *comma = memchr(v, ',', n);
-		size_t item = comma ? (size_t)(comma - v) : n;
-		size_t il = item;
-		const char *t = trim(v, &il);
-
+	while ((t = next_item(&v, &n, &il)) != NULL)
 		if (il == tl && strncasecmp(t, token, tl) == 0)
 			return 1;
-		if (!comma)
-			break;
-		v += item + 1;
-		n -= item + 1;
-	}
 	return 0;
 }
 
 int lg_http_etag_matches(const char *v, size_t n, const char *etag)
 {
-	size_t el = strlen(etag);
-	size_t tl = n;
-	const char *t = trim(v, &tl);
+	size_t el = strlen(etag), tl = n, il;
+	const char *e, *t = trim(v, &tl);
 
 	if (tl == 1 && *t == '*')
 		return 1;
-	while (n) {
-		const char *comma = memchr(v, ',', n);
-		size_t item = comma ? (size_t)(comma - v) : n;
-		size_t il = item;
-		const char *e = trim(v, &il);
-
+	while ((e = next_item(&v, &n, &il)) != NULL) {
 		if (il >= 2 && e[0] == 'W' && e[1] == '/') {
 			e += 2;
 			il -= 2;
@@ -245,10 +252,6 @@ int lg_http_etag_matches(const char *v, size_t n, const char *etag)
 		/* Only a whole quoted tag counts: "<etag>"x is not one. */
 		if (il == el && memcmp(e, etag, el) == 0)
 			return 1;
-		if (!comma)
-			break;
-		v += item + 1;
-		n -= item + 1;
 	}
 	return 0;
 }
