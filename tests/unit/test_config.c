@@ -276,6 +276,28 @@ START_TEST(origins)
 }
 END_TEST
 
+/* Spaces around entries are not part of them, the last one's included
+ * ("https://a.example " from a compose file was refused as "entry 2"). */
+START_TEST(origins_with_spaces_around)
+{
+	const char *env[] = { "LIVEGATE_SECRET=" KEY32,
+	                      "LIVEGATE_ALLOWED_ORIGINS= https://a.example ,\thttps://b.example\t ", NULL };
+	const char *one[] = { "LIVEGATE_SECRET=" KEY32, "LIVEGATE_ALLOWED_ORIGINS=https://a.example ",
+	                      NULL };
+	struct lg_config c;
+
+	ck_assert_msg(load(&c, env, 0, NULL) == 0, "%s", errbuf);
+	ck_assert_uint_eq(c.n_origins, 2);
+	ck_assert_str_eq(c.origins[0], "https://a.example");
+	ck_assert_str_eq(c.origins[1], "https://b.example");
+	lg_config_free(&c);
+	ck_assert_msg(load(&c, one, 0, NULL) == 0, "%s", errbuf);
+	ck_assert_uint_eq(c.n_origins, 1);
+	ck_assert_int_eq(lg_config_origin_allowed(&c, "https://a.example", 17), 1);
+	lg_config_free(&c);
+}
+END_TEST
+
 START_TEST(addresses)
 {
 	struct lg_addr a;
@@ -376,6 +398,7 @@ int main(void)
 	tcase_add_test(tc, unknown_flag);
 	tcase_add_test(tc, help_lists_every_variable);
 	tcase_add_test(tc, origins);
+	tcase_add_test(tc, origins_with_spaces_around);
 	tcase_add_test(tc, addresses);
 	tcase_add_test(tc, redis_urls);
 	suite_add_tcase(s, tc);

@@ -182,6 +182,63 @@ START_TEST(queue_wraps_and_grows)
 }
 END_TEST
 
+
+/* The entry ceiling binds whatever limit the caller asks for; a limit of
+ * zero still lets an empty queue take one frame. */
+START_TEST(queue_limits_at_their_edges)
+{
+	struct lg_outq q = {0};
+	struct lg_frame *f = lg_frame_new("z", 1);
+	int key;
+
+	for (int i = 0; i < LG_OUTQ_MAX; i++)
+		ck_assert_int_eq(lg_outq_push(&q, &key, f, (size_t)LG_OUTQ_MAX * 4, 1 << 20), 0);
+	ck_assert_int_eq(lg_outq_push(&q, &key, f, (size_t)LG_OUTQ_MAX * 4, 1 << 20), LG_OUTQ_FULL);
+	ck_assert_uint_eq(q.len, LG_OUTQ_MAX);
+	ck_assert_uint_le(q.cap, LG_OUTQ_MAX);
+	ck_assert_uint_eq(f->refs, 1 + LG_OUTQ_MAX);
+	lg_outq_clear(&q, NULL, NULL);
+	ck_assert_uint_eq(f->refs, 1);
+	ck_assert_ptr_null(q.e);
+	ck_assert(lg_outq_empty(&q));
+
+	ck_assert_int_eq(lg_outq_push(&q, &key, f, 0, 0), 0);
+	ck_assert_int_eq(lg_outq_push(&q, &key, f, 0, 0), LG_OUTQ_FULL);
+	ck_assert_uint_eq(q.len, 1);
+	lg_outq_clear(&q, NULL, NULL);
+	lg_frame_unref(f);
+}
+END_TEST
+
+START_TEST(queue_empty_operations)
+{
+	struct lg_outq q = {0};
+	struct dropped d = { .n = 0 };
+
+	ck_assert(lg_outq_empty(&q));
+	ck_assert_ptr_null(lg_outq_pop(&q));
+	lg_outq_rekey(&q, map_a_to_c, NULL);
+	lg_outq_clear(&q, note_dropped, &d);
+	ck_assert_uint_eq(d.n, 0);
+	ck_assert_uint_eq(q.bytes, 0);
+	/* A small ring that drains is kept for the next burst. */
+	struct lg_frame *f = lg_frame_new("k", 1);
+	ck_assert_int_eq(lg_outq_push(&q, &ka, f, 8, 100), 0);
+	lg_frame_unref(lg_outq_pop(&q));
+	ck_assert_ptr_nonnull(q.e);
+	ck_assert_uint_le(q.cap, LG_OUTQ_KEEP_CAP);
+	/* Re-keying everything away empties the queue and its byte count. */
+	ck_assert_int_eq(lg_outq_push(&q, &kb, f, 8, 100), 0);
+	ck_assert_int_eq(lg_outq_push(&q, &kb, f, 8, 100), 0);
+	lg_outq_rekey(&q, map_a_to_c, NULL);
+	ck_assert(lg_outq_empty(&q));
+	ck_assert_uint_eq(q.bytes, 0);
+	ck_assert_uint_eq(f->refs, 1);
+	lg_outq_clear(&q, NULL, NULL);
+	lg_frame_unref(f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("out_queue");
@@ -192,6 +249,8 @@ int main(void)
 	tcase_add_test(tc, queue_byte_limit);
 	tcase_add_test(tc, queue_rekey_moves_and_drops);
 	tcase_add_test(tc, queue_wraps_and_grows);
+	tcase_add_test(tc, queue_limits_at_their_edges);
+	tcase_add_test(tc, queue_empty_operations);
 	suite_add_tcase(s, tc);
 	return lg_run_suite(s);
 }

@@ -4,6 +4,7 @@
 #include <check.h>
 #include "check_main.h"
 #include <stdint.h>
+#include <string.h>
 
 #include "timer_wheel.h"
 
@@ -91,6 +92,69 @@ START_TEST(wheel_catches_up_after_a_stall)
 }
 END_TEST
 
+
+START_TEST(wheel_cancel_and_arm_edges)
+{
+	struct item a = {0}, b = {0};
+
+	wheel_now = 10;
+	lg_wheel_init(&W, 10);
+	ck_assert(!lg_wheel_armed(&a.node));
+	lg_wheel_cancel(&a.node);                 /* not armed: a no-op */
+	lg_wheel_arm(&W, &a.node, 10);            /* now: the next tick */
+	ck_assert(lg_wheel_armed(&a.node));
+	ck_assert_uint_eq(a.node.deadline, 11);
+	lg_wheel_advance(&W, 10, fire, NULL);     /* no time passed: nothing */
+	ck_assert_int_eq(a.fired, 0);
+	lg_wheel_arm(&W, &b.node, 11);
+	lg_wheel_cancel(&b.node);
+	lg_wheel_cancel(&b.node);                 /* twice is harmless */
+	advance_to(11);
+	ck_assert_int_eq(a.fired, 1);
+	ck_assert_int_eq(b.fired, 0);
+	/* A deadline many laps ahead waits for its lap, not its slot. */
+	lg_wheel_arm(&W, &a.node, 11 + 5 * LG_WHEEL_SLOTS);
+	advance_to(11 + 5 * LG_WHEEL_SLOTS - 1);
+	ck_assert_int_eq(a.fired, 1);
+	advance_to(11 + 5 * LG_WHEEL_SLOTS);
+	ck_assert_int_eq(a.fired, 2);
+}
+END_TEST
+
+/* fire may disarm other nodes due in the same tick (a connection closing
+ * others): those do not fire. Here the first to fire cancels all the
+ * rest, whatever the order. */
+static struct item *crowd;
+static size_t crowd_n;
+static void fire_and_cancel(struct lg_wheel_node *n, void *arg)
+{
+	(void)arg;
+	((struct item *)n)->fired++;
+	for (size_t i = 0; i < crowd_n; i++)
+		lg_wheel_cancel(&crowd[i].node);
+}
+
+START_TEST(wheel_fire_may_cancel_others)
+{
+	struct item items[100];
+	int fired = 0;
+
+	memset(items, 0, sizeof items);
+	lg_wheel_init(&W, 0);
+	for (int i = 0; i < 100; i++)
+		lg_wheel_arm(&W, &items[i].node, 7);
+	crowd = items;
+	crowd_n = 100;
+	lg_wheel_advance(&W, 7, fire_and_cancel, NULL);
+	for (int i = 0; i < 100; i++) {
+		fired += items[i].fired;
+		ck_assert(!lg_wheel_armed(&items[i].node));
+	}
+	ck_assert_int_eq(fired, 1);
+	crowd_n = 0;
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("timer_wheel");
@@ -99,6 +163,8 @@ int main(void)
 	tcase_add_test(tc, wheel_fires_at_deadline);
 	tcase_add_test(tc, wheel_rearm_and_past_deadlines);
 	tcase_add_test(tc, wheel_catches_up_after_a_stall);
+	tcase_add_test(tc, wheel_cancel_and_arm_edges);
+	tcase_add_test(tc, wheel_fire_may_cancel_others);
 	suite_add_tcase(s, tc);
 	return lg_run_suite(s);
 }
