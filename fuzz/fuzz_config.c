@@ -3,11 +3,13 @@
  * tests pass one) and from command-line flags, then the origin check and
  * the unknown-variable scan on what was given.
  *
- * The input is lines; a line's first byte picks a setting (low 7 bits,
- * modulo the number of settings) and whether it is given as a flag (high
- * bit) or a variable; the rest of the line is its value. A first byte of
- * 0xff makes the line a raw NAME=VALUE environment entry instead (for the
- * unknown-variable scan and its typo suggestions). The three Redis TLS
+ * The input is lines; a line's first byte picks a setting (low 6 bits,
+ * modulo the number of settings) and how it is given: as a variable, or
+ * (high bit) as a flag, "--flag value" or (bit 6 too) "--flag=value"; the
+ * rest of the line is its value. A first byte of 0xff makes the line a
+ * raw NAME=VALUE environment entry instead (for the unknown-variable scan
+ * and its typo suggestions), 0xfe a raw argument (--help, --version, an
+ * unknown flag). The three Redis TLS
  * file settings open what they name, so their value picks one of a few
  * safe paths rather than any path (a fuzzer must not open device files).
  *
@@ -124,7 +126,7 @@ static void check_loaded(const struct lg_config *c, const char *probe)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char copy[8192], flags[MAX_LINES][80], *argv[2 * MAX_LINES + 2];
+	static char copy[8192], flags[MAX_LINES][8192 + 64], *argv[2 * MAX_LINES + 2];
 	char err[512], *line = NULL, *next;
 	const char *probe = "";
 	struct lg_env_unknown unknown[4];
@@ -154,10 +156,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			raw_env[raw_n++] = line + 1;
 			continue;
 		}
-		name = lg_config_setting_env((sel & 0x7f) % nset);
+		if (sel == 0xfe) {
+			argv[argc++] = line + 1;
+			continue;
+		}
+		name = lg_config_setting_env((sel & 0x3f) % nset);
 		if (strstr(name, "_TLS_"))
 			value = safe_path(value);
-		if (sel & 0x80) {
+		if ((sel & 0xc0) == 0xc0) {
+			flag_of(name, flags[i], sizeof flags[i] - 1);
+			strncat(flags[i], "=", sizeof flags[i] - strlen(flags[i]) - 1);
+			strncat(flags[i], value, sizeof flags[i] - strlen(flags[i]) - 1);
+			argv[argc++] = flags[i];
+		} else if (sel & 0x80) {
 			flag_of(name, flags[i], sizeof flags[i]);
 			argv[argc++] = flags[i];
 			argv[argc++] = (char *)value;

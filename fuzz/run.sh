@@ -84,6 +84,9 @@ for t in "${targets[@]}"; do
 	printf '%-13s %13s %8s %8s %12s  %s\n' "$t" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$corp" "${status[$t]}"
 	if [ "${status[$t]}" != ok ]; then
 		grep -E 'ERROR|invariant broken|SUMMARY|Test unit written' "$log" | head -5 | sed 's/^/    /'
+		for a in "$b/artifacts/$t-"*; do
+			[ -e "$a" ] && echo "    reproduce: $b/fuzz/fuzz_$t $a"
+		done
 	fi
 done
 exit "$failed"
