@@ -170,7 +170,11 @@ enum lg_http_feed lg_http_req_feed(struct lg_http_req *r, char *buf, size_t len)
 		return LG_HTTP_DONE;
 	}
 	if (HTTP_PARSER_ERRNO(&r->parser) != HPE_OK) {
-		if (HTTP_PARSER_ERRNO(&r->parser) == HPE_HEADER_OVERFLOW)
+		/* http-parser scans a long value past its head limit in one go:
+		 * a bad byte it finds there comes after the limit, so the answer
+		 * is 431 as when the head arrives in pieces. */
+		if (HTTP_PARSER_ERRNO(&r->parser) == HPE_HEADER_OVERFLOW ||
+		    (!r->head_done && r->consumed >= LG_HTTP_HEAD_MAX))
 			return LG_HTTP_HEAD_TOO_BIG;
 		return LG_HTTP_BAD;
 	}

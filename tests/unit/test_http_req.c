@@ -377,6 +377,44 @@ START_TEST(the_head_limit)
 }
 END_TEST
 
+/* A head that is both over the limit and malformed: the answer is the
+ * one its bytes reach first, whatever the reads. http-parser scans a long
+ * value past its own limit in one go, so read at once it found the bad
+ * byte at 16700 (400) where read in pieces it stopped at the limit (431). */
+START_TEST(over_the_limit_and_malformed)
+{
+	static char req[LG_HTTP_HEAD_MAX + 1024];
+	static const size_t steps[] = { 0, 1, 7, 97, 4096 };
+	struct reading *rd = new_reading();
+	size_t n = padded_head(req, LG_HTTP_HEAD_MAX + 600);
+
+	req[LG_HTTP_HEAD_MAX + 300] = '\0';   /* past the limit */
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		read_in_steps(rd, req, n, steps[i]);
+		ck_assert_msg(rd->st == LG_HTTP_HEAD_TOO_BIG, "steps of %zu: %d", steps[i], rd->st);
+	}
+	req[LG_HTTP_HEAD_MAX + 300] = 'p';
+	req[LG_HTTP_HEAD_MAX] = '\0';         /* the first byte past it */
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		read_in_steps(rd, req, n, steps[i]);
+		ck_assert_msg(rd->st == LG_HTTP_HEAD_TOO_BIG, "steps of %zu: %d", steps[i], rd->st);
+	}
+	req[LG_HTTP_HEAD_MAX] = 'p';
+	req[LG_HTTP_HEAD_MAX - 1] = '\0';     /* the last byte within it */
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		read_in_steps(rd, req, n, steps[i]);
+		ck_assert_msg(rd->st == LG_HTTP_BAD, "steps of %zu: %d", steps[i], rd->st);
+	}
+	req[LG_HTTP_HEAD_MAX - 1] = 'p';
+	req[100] = '\0';                      /* early */
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		read_in_steps(rd, req, n, steps[i]);
+		ck_assert_msg(rd->st == LG_HTTP_BAD, "steps of %zu: %d", steps[i], rd->st);
+	}
+	free(rd);
+}
+END_TEST
+
 START_TEST(the_body_limit)
 {
 	static char req[CAP];
@@ -586,6 +624,7 @@ int main(void)
 	tcase_add_test(tc, a_header_livegate_reads_twice_is_flagged);
 	tcase_add_test(tc, malformed_requests);
 	tcase_add_test(tc, the_head_limit);
+	tcase_add_test(tc, over_the_limit_and_malformed);
 	tcase_add_test(tc, the_body_limit);
 	tcase_add_test(tc, pipelined_requests_one_after_the_other);
 	tcase_add_test(tc, an_upgrade_ends_at_its_head);
