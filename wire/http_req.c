@@ -49,6 +49,12 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
 
 	if (r->head_done)
 		return 0;   /* a chunked body's trailer: not a header (RFC 9112 7.1.2) */
+	/* "Host : x" could name Host to a proxy in front and nothing to
+	 * http-parser, which lets spaces into names: RFC 9112 5.1 says refuse
+	 * it. Checked on each piece as it comes, so the refusal comes at the
+	 * same byte however the reads cut the name. */
+	if (memchr(at, ' ', n) || memchr(at, '\t', n))
+		return 1;
 	if (r->in_value) {   /* a new header starts */
 		r->in_value = 0;
 		r->name = (struct lg_http_span){ 0, 0 };
@@ -64,12 +70,6 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
 	if (r->head_done)
 		return 0;
 	if (!r->in_value) {
-		/* "Host : x" could name Host to a proxy in front and nothing to
-		 * http-parser, which lets spaces into names: RFC 9112 5.1 says
-		 * refuse it. */
-		if (memchr(r->base + r->name.off, ' ', r->name.len) ||
-		    memchr(r->base + r->name.off, '\t', r->name.len))
-			return 1;
 		r->in_value = 1;
 		r->cur = -1;
 		for (int h = 0; h < LG_H_COUNT; h++)

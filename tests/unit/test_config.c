@@ -228,8 +228,18 @@ START_TEST(unknown_flag)
 	char *argv[] = { "livegate", "--no-such-thing=1", NULL };
 	struct lg_config c;
 
+	static char longer[2000];
+	char *long_argv[] = { "livegate", longer, NULL };
+
 	ck_assert_int_eq(load(&c, env, 2, argv), -1);
 	ck_assert_ptr_nonnull(strstr(errbuf, "--no-such-thing"));
+	lg_config_free(&c);
+	/* An argument longer than the error line is cut, not the reason. */
+	memset(longer, 'x', sizeof longer - 1);
+	memcpy(longer, "--", 2);
+	ck_assert_int_eq(load(&c, env, 2, long_argv), -1);
+	ck_assert_msg(strstr(errbuf, "...: unknown argument (see livegate --help)"), "%s", errbuf);
+	ck_assert_uint_lt(strlen(errbuf), 200);
 	lg_config_free(&c);
 }
 END_TEST

@@ -415,6 +415,26 @@ START_TEST(over_the_limit_and_malformed)
 }
 END_TEST
 
+/* A name with a space, in a head that goes on past the limit: refused at
+ * the name, however the reads cut it (read at once, the name was checked
+ * only when its value ended, past the limit: 431). */
+START_TEST(a_bad_name_is_refused_where_it_is)
+{
+	static char req[LG_HTTP_HEAD_MAX + 1024];
+	static const size_t steps[] = { 0, 1, 7, 97, 4096 };
+	struct reading *rd = new_reading();
+	size_t n = padded_head(req, LG_HTTP_HEAD_MAX + 600);
+
+	memcpy(strstr(req, "X-Pad"), "X-P d", 5);
+	req[LG_HTTP_HEAD_MAX + 300] = '\0';
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		read_in_steps(rd, req, n, steps[i]);
+		ck_assert_msg(rd->st == LG_HTTP_BAD, "steps of %zu: %d", steps[i], rd->st);
+	}
+	free(rd);
+}
+END_TEST
+
 START_TEST(the_body_limit)
 {
 	static char req[CAP];
@@ -625,6 +645,7 @@ int main(void)
 	tcase_add_test(tc, malformed_requests);
 	tcase_add_test(tc, the_head_limit);
 	tcase_add_test(tc, over_the_limit_and_malformed);
+	tcase_add_test(tc, a_bad_name_is_refused_where_it_is);
 	tcase_add_test(tc, the_body_limit);
 	tcase_add_test(tc, pipelined_requests_one_after_the_other);
 	tcase_add_test(tc, an_upgrade_ends_at_its_head);
