@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fuzz/run.sh - build every libFuzzer target (clang, ASan + UBSan) in
 # build-fuzz and run each for a while, two at a time (the machine has two
-# cores), niced. A crash, a leak or a broken invariant fails the run and
+# cores), at the lowest priority (nice 19: benchmarks may share the machine). A crash, a leak or a broken invariant fails the run and
 # leaves the input in build-fuzz/artifacts/.
 #
 #   fuzz/run.sh [-t seconds-per-target] [-j parallel] [target...]
@@ -49,7 +49,7 @@ run_one() {
 	mkdir -p "$b/corpus/$t"
 	[ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	nice -n 10 "$b/fuzz/fuzz_$t" -max_total_time="$secs" -max_len="${max_len[$t]}" \
+	nice -n 19 "$b/fuzz/fuzz_$t" -max_total_time="$secs" -max_len="${max_len[$t]}" \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
 		-artifact_prefix="$b/artifacts/$t-" "$b/corpus/$t" "fuzz/corpus/$t" \
 		>"$b/logs/$t.log" 2>&1
@@ -85,7 +85,7 @@ for t in "${targets[@]}"; do
 	if [ "${status[$t]}" != ok ]; then
 		grep -E 'ERROR|invariant broken|SUMMARY|Test unit written' "$log" | head -5 | sed 's/^/    /'
 		for a in "$b/artifacts/$t-"*; do
-			[ -e "$a" ] && echo "    reproduce: $b/fuzz/fuzz_$t $a"
+			if [ -e "$a" ]; then echo "    reproduce: $b/fuzz/fuzz_$t $a"; fi
 		done
 	fi
 done
