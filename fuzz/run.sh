@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # fuzz/run.sh - build every libFuzzer target (clang, ASan + UBSan) in
 # build-fuzz and run each for a while, two at a time (the machine has two
-# cores), at the lowest priority (nice 19: benchmarks may share the machine). A crash, a leak or a broken invariant fails the run and
-# leaves the input in build-fuzz/artifacts/.
+# cores), at the lowest priority (nice 19: benchmarks may share the
+# machine). A crash, a leak or a broken invariant fails the run and leaves
+# the input in build-fuzz/artifacts/.
 #
 #   fuzz/run.sh [-t seconds-per-target] [-j parallel] [target...]
 #
