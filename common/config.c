@@ -379,7 +379,9 @@ static int read_flags(int argc, char **argv, const char *vals[N_SETTINGS], char 
 			}
 		}
 		if (k == N_SETTINGS) {
-			snprintf(err, n, "%s: unknown argument (see livegate --help)", a);
+			/* Shown cut to 64 bytes: the line must still say what is wrong. */
+			snprintf(err, n, "%.64s%s: unknown argument (see livegate --help)", a,
+			         strlen(a) > 64 ? "..." : "");
 			return -1;
 		}
 	}

@@ -63,7 +63,7 @@ int lg_origins_parse(struct lg_config *c, const char *v, char *e, size_t n)
 		for (char *q = c->origins[c->n_origins]; *q; q++)
 			*q = (char)tolower((unsigned char)*q);
 		c->n_origins++;
-		p = end ? end + 1 : p + len;
+		p = end ? end + 1 : p + strlen(p);   /* len left trailing spaces out */
 	}
 	if (!c->n_origins) {
 		snprintf(e, n, "must list at least one origin, or be '*'");

@@ -3,10 +3,13 @@
 
 size_t lg_utf8_seq(const unsigned char *s, size_t n)
 {
-	unsigned c = s[0];
+	unsigned c;
 	size_t len;
 	unsigned cp;
 
+	if (n == 0)
+		return 0;   /* s[0] may lie past the caller's buffer */
+	c = s[0];
 	if (c < 0x80)
 		return 1;
 	if (c >= 0xc2 && c <= 0xdf) {

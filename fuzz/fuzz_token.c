@@ -1,14 +1,6 @@
-/* fuzz/fuzz_token.c - libFuzzer target for auth/ (not part of the meson
- * build; needs clang and libclang-rt-14-dev).
- *
- * Build and run from the repository root:
- *
- *   clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iauth \
- *     auth/b64url.c auth/hs256.c auth/keyring.c auth/claims.c auth/token.c \
- *     fuzz/fuzz_token.c $(pkg-config --cflags --libs jansson libcrypto) \
- *     -o /tmp/fuzz_token
- *   mkdir -p /tmp/fuzz_corpus && /tmp/fuzz_token -max_total_time=300 \
- *     -max_len=16384 /tmp/fuzz_corpus
+/* fuzz/fuzz_token.c - libFuzzer target for auth/: tokens, the key ring's
+ * parsers and base64url. Built and run with the others by fuzz/run.sh
+ * (meson -Dfuzz=true with clang, ASan and UBSan; see fuzz/meson.build).
  *
  * The first input byte picks what is exercised; the rest is the input:
  *   0  lg_token_verify on raw bytes (the attacker's view)

@@ -9,7 +9,8 @@ deps_build=(meson ninja-build pkg-config gcc python3 libhttp-parser-dev libmicro
 deps_run=(redis-server redis-sentinel redis-tools curl)
 deps_test=(python3-websockets python3-jwt python3-yaml libjwt-dev valgrind openssl strace
            chromium nginx prometheus systemd util-linux
-           podman runc podman-compose mmdebstrap netavark aardvark-dns iptables iproute2)
+           podman runc podman-compose mmdebstrap netavark aardvark-dns iptables iproute2
+           clang libclang-rt-14-dev)   # the last two: libFuzzer (fuzz/run.sh)
 # Wanted as commands, from Debian only when missing: a machine's own Node.js
 # build (with its own npm) conflicts with Debian's npm package.
 deps_test_cmds=(node:nodejs npm:npm)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test-all.sh - on a fresh Debian 12 machine: install what is missing,
 # build, and run every test (unit, integration, deploy, browser), then the
-# unit and integration suites again under AddressSanitizer + UBSan.
+# unit and integration suites again under AddressSanitizer + UBSan, then
+# every libFuzzer target for a minute as a regression guard.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -27,3 +28,8 @@ meson test -C build --print-errorlogs --num-processes 2
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --suite integration --suite redis
+
+# Every parser of outside input, fuzzed 60 s each, two at a time (about 4
+# minutes with the build): a crash, a leak or a broken invariant fails CI
+# and leaves its input in build-fuzz/artifacts/ (docs/reliability.md).
+fuzz/run.sh -t 60

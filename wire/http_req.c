@@ -47,6 +47,14 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
 {
 	struct lg_http_req *r = req_of(p);
 
+	if (r->head_done)
+		return 0;   /* a chunked body's trailer: not a header (RFC 9112 7.1.2) */
+	/* "Host : x" could name Host to a proxy in front and nothing to
+	 * http-parser, which lets spaces into names: RFC 9112 5.1 says refuse
+	 * it. Checked on each piece as it comes, so the refusal comes at the
+	 * same byte however the reads cut the name. */
+	if (memchr(at, ' ', n) || memchr(at, '\t', n))
+		return 1;
 	if (r->in_value) {   /* a new header starts */
 		r->in_value = 0;
 		r->name = (struct lg_http_span){ 0, 0 };
@@ -59,6 +67,8 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
 {
 	struct lg_http_req *r = req_of(p);
 
+	if (r->head_done)
+		return 0;
 	if (!r->in_value) {
 		r->in_value = 1;
 		r->cur = -1;
@@ -82,6 +92,12 @@ static int on_headers_complete(http_parser *p)
 {
 	struct lg_http_req *r = req_of(p);
 
+	/* http-parser drops the whitespace before a value, not after it; a
+	 * value excludes both (RFC 9110 5.5). */
+	for (int h = 0; h < LG_H_COUNT; h++)
+		while (r->hdr[h].len && (r->base[r->hdr[h].off + r->hdr[h].len - 1] == ' ' ||
+		                         r->base[r->hdr[h].off + r->hdr[h].len - 1] == '\t'))
+			r->hdr[h].len--;
 	r->head_done = 1;
 	r->content_length = (p->flags & F_CONTENTLENGTH) ? p->content_length : UINT64_MAX;
 	return 0;
@@ -142,6 +158,8 @@ enum lg_http_feed lg_http_req_feed(struct lg_http_req *r, char *buf, size_t len)
 
 	if (r->done)
 		return LG_HTTP_DONE;
+	if (len == r->consumed)
+		return LG_HTTP_MORE;   /* http-parser would take no bytes for the end of the stream */
 	r->base = buf;
 	n = http_parser_execute(&r->parser, &settings, buf + r->consumed, len - r->consumed);
 	r->consumed += (uint32_t)n;
@@ -152,13 +170,13 @@ enum lg_http_feed lg_http_req_feed(struct lg_http_req *r, char *buf, size_t len)
 		return LG_HTTP_DONE;
 	}
 	if (HTTP_PARSER_ERRNO(&r->parser) != HPE_OK) {
-		if (HTTP_PARSER_ERRNO(&r->parser) == HPE_HEADER_OVERFLOW)
+		/* http-parser scans a long value past its head limit in one go:
+		 * a bad byte it finds there comes after the limit, so the answer
+		 * is 431 as when the head arrives in pieces. */
+		if (HTTP_PARSER_ERRNO(&r->parser) == HPE_HEADER_OVERFLOW ||
+		    (!r->head_done && r->consumed >= LG_HTTP_HEAD_MAX))
 			return LG_HTTP_HEAD_TOO_BIG;
 		return LG_HTTP_BAD;
-	}
-	if (r->parser.upgrade) {   /* the head is all of it: the rest is the new protocol */
-		r->done = 1;
-		return LG_HTTP_DONE;
 	}
 	if (!r->head_done && len > LG_HTTP_HEAD_MAX)
 		return LG_HTTP_HEAD_TOO_BIG;

@@ -1,5 +1,6 @@
-/* Unit tests of gateway/api_json: the `data` of POST /v1/publish found and
- * compacted as the client wrote it (issue 10, finding 13). */
+/* tests/unit/test_api_json.c - unit tests of supervisor/api_json: the
+ * `data` of POST /v1/publish found and compacted as the client wrote it
+ * (issue 10, finding 13). */
 #include <check.h>
 #include "check_main.h"
 #include <string.h>

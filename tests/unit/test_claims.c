@@ -1,4 +1,6 @@
-/* Unit tests of auth/claims (and the signer's iat): the lifetime cap
+/* tests/unit/test_claims.c - unit tests of auth/claims (and the signer's
+ * iat): channel names, the rules for each claim (channels, exp, nbf, iat,
+ * sub) as lg_token_verify applies them, the lifetime cap
  * (LIVEGATE_MAX_TOKEN_LIFETIME, exp_too_far) and iat with milliseconds. */
 #include <check.h>
 #include "check_main.h"
@@ -7,12 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth_fixture.h"
 #include "claims.h"
 #include "token.h"
 
-#define NOW  ((int64_t)1700000000)
 #define WEEK ((int64_t)604800)
-#define K1   "claims-test-key-0123456789abcdefghij"
 
 /* lg_claims_check on the claims text, with out filled. */
 static enum lg_token_status check(const char *text, int64_t max_lifetime,
@@ -106,27 +107,9 @@ END_TEST
 /* The decoded claims part of a compact token, malloc'd. */
 static char *claims_of(const char *tok)
 {
-	const char *a = strchr(tok, '.') + 1, *b = strrchr(tok, '.');
-	size_t n = (size_t)(b - a), i, o = 0;
-	char *in = malloc(n + 4), *out = malloc(n + 4);
-	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	unsigned v = 0;
-	int bits = 0;
+	const char *a = strchr(tok, '.') + 1;
 
-	ck_assert_ptr_nonnull(in);
-	ck_assert_ptr_nonnull(out);
-	memcpy(in, a, n);
-	for (i = 0; i < n; i++) {
-		v = (v << 6) | (unsigned)(strchr(al, in[i]) - al);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((v >> bits) & 0xff);
-		}
-	}
-	out[o] = '\0';
-	free(in);
-	return out;
+	return unb64(a, (size_t)(strrchr(tok, '.') - a));
 }
 
 /* The API writes iat with milliseconds; the verifier gives them back
@@ -179,6 +162,189 @@ START_TEST(verify_applies_the_cap)
 }
 END_TEST
 
+START_TEST(channel_names)
+{
+	char big[LG_CHANNEL_MAX_LEN + 2];
+
+	memset(big, 'x', sizeof big);
+	ck_assert_int_eq(lg_channel_name_valid("todos", 5), 1);
+	ck_assert_int_eq(lg_channel_name_valid("user:42", 7), 1);
+	ck_assert_int_eq(lg_channel_name_valid("!~", 2), 1);
+	ck_assert_int_eq(lg_channel_name_valid(big, LG_CHANNEL_MAX_LEN), 1);
+	ck_assert_int_eq(lg_channel_name_valid(big, LG_CHANNEL_MAX_LEN + 1), 0);
+	ck_assert_int_eq(lg_channel_name_valid("", 0), 0);
+	ck_assert_int_eq(lg_channel_name_valid(NULL, 3), 0);
+	ck_assert_int_eq(lg_channel_name_valid("a b", 3), 0);
+	ck_assert_int_eq(lg_channel_name_valid(" a", 2), 0);
+	ck_assert_int_eq(lg_channel_name_valid("a\tb", 3), 0);
+	ck_assert_int_eq(lg_channel_name_valid("a\x7f", 2), 0);
+	ck_assert_int_eq(lg_channel_name_valid("caf\xc3\xa9", 5), 0);
+	ck_assert_int_eq(lg_channel_name_valid("a\0b", 3), 0);
+}
+END_TEST
+
+#define EXP "\"exp\":1800000000"
+
+START_TEST(claims_channels)
+{
+	char name200[LG_CHANNEL_MAX_LEN + 1], name201[LG_CHANNEL_MAX_LEN + 2];
+	char *list64, *list65;
+	size_t i;
+
+	memset(name200, 'n', sizeof name200);
+	name200[LG_CHANNEL_MAX_LEN] = '\0';
+	memset(name201, 'n', sizeof name201);
+	name201[LG_CHANNEL_MAX_LEN + 1] = '\0';
+
+	CLAIMS_STATUS(LG_TOKEN_OK, "{\"channels\":[\"a\"]," EXP "}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{" EXP "}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[]," EXP "}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":\"todos\"," EXP "}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":{\"a\":1}," EXP "}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":null," EXP "}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\",1]," EXP "}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[null]," EXP "}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[[\"a\"]]," EXP "}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"\"]," EXP "}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a b\"]," EXP "}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\\tb\"]," EXP "}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"caf\\u00e9\"]," EXP "}");
+	CLAIMS_STATUS(LG_TOKEN_MALFORMED, "{\"channels\":[\"a\\u0000b\"]," EXP "}");
+	CLAIMS_STATUS(LG_TOKEN_OK, "{\"channels\":[\"%s\"]," EXP "}", name200);
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"%s\"]," EXP "}", name201);
+
+	list64 = malloc(1024);
+	list65 = malloc(1024);
+	ck_assert_ptr_nonnull(list64);
+	ck_assert_ptr_nonnull(list65);
+	list64[0] = '\0';
+	for (i = 0; i < LG_TOKEN_MAX_CHANNELS; i++)
+		sprintf(list64 + strlen(list64), "%s\"c%zu\"", i ? "," : "", i);
+	sprintf(list65, "%s,\"c64\"", list64);
+	CLAIMS_STATUS(LG_TOKEN_OK, "{\"channels\":[%s]," EXP "}", list64);
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[%s]," EXP "}", list65);
+	free(list64);
+	free(list65);
+}
+END_TEST
+
+START_TEST(claims_channels_dedupe)
+{
+	struct lg_keyring *kr = ring_with(NULL, K1, NULL, NULL);
+	char *t = mk_token(HDR, "{\"channels\":[\"b\",\"a\",\"b\",\"c\",\"a\",\"ab\"]," EXP "}", K1);
+	struct lg_token_claims c;
+
+	ck_assert_int_eq(lg_token_verify(kr, t, strlen(t), NOW, 0, &c), LG_TOKEN_OK);
+	ck_assert_uint_eq(c.n_channels, 4);
+	ck_assert_str_eq(c.channels[0], "b");
+	ck_assert_str_eq(c.channels[1], "a");
+	ck_assert_str_eq(c.channels[2], "c");
+	ck_assert_str_eq(c.channels[3], "ab");
+	lg_token_claims_free(&c);
+	free(t);
+	lg_keyring_free(kr);
+}
+END_TEST
+
+START_TEST(claims_exp)
+{
+	struct lg_keyring *kr = ring_with(NULL, K1, NULL, NULL);
+	struct lg_token_claims c;
+	char *claims, *t;
+
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"]}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"],\"exp\":\"1800000000\"}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"],\"exp\":true}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"],\"exp\":null}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"],\"exp\":[1800000000]}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"],\"exp\":-1}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"],\"exp\":-0.5}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"],\"exp\":9007199254740993}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"],\"exp\":1e300}");
+	CLAIMS_STATUS(LG_TOKEN_OK, "{\"channels\":[\"a\"],\"exp\":9007199254740992}");
+	CLAIMS_STATUS(LG_TOKEN_OK, "{\"channels\":[\"a\"],\"exp\":1.8e9}");
+	/* Boundaries: valid while now < exp. */
+	CLAIMS_STATUS(LG_TOKEN_EXPIRED, "{\"channels\":[\"a\"],\"exp\":%lld}", (long long)NOW);
+	CLAIMS_STATUS(LG_TOKEN_EXPIRED, "{\"channels\":[\"a\"],\"exp\":%lld}", (long long)NOW - 1);
+	CLAIMS_STATUS(LG_TOKEN_EXPIRED, "{\"channels\":[\"a\"],\"exp\":0}");
+	CLAIMS_STATUS(LG_TOKEN_OK, "{\"channels\":[\"a\"],\"exp\":%lld}", (long long)NOW + 1);
+	/* Reals are floored: NOW + 0.9 is NOW, hence expired. */
+	CLAIMS_STATUS(LG_TOKEN_EXPIRED, "{\"channels\":[\"a\"],\"exp\":%lld.9}", (long long)NOW);
+
+	claims = fmt("{\"channels\":[\"a\"],\"exp\":%lld.75}", (long long)NOW + 1);
+	t = mk_token(HDR, claims, K1);
+	ck_assert_int_eq(lg_token_verify(kr, t, strlen(t), NOW, 0, &c), LG_TOKEN_OK);
+	ck_assert_int_eq(c.exp, NOW + 1);
+	lg_token_claims_free(&c);
+	free(t);
+	free(claims);
+	lg_keyring_free(kr);
+}
+END_TEST
+
+START_TEST(claims_nbf_iat)
+{
+	struct lg_keyring *kr = ring_with(NULL, K1, NULL, NULL);
+	struct lg_token_claims c;
+	char *claims, *t;
+
+	CLAIMS_STATUS(LG_TOKEN_NOT_YET_VALID, "{\"channels\":[\"a\"]," EXP ",\"nbf\":%lld}",
+	              (long long)NOW + 1);
+	CLAIMS_STATUS(LG_TOKEN_OK, "{\"channels\":[\"a\"]," EXP ",\"nbf\":%lld}", (long long)NOW);
+	CLAIMS_STATUS(LG_TOKEN_OK, "{\"channels\":[\"a\"]," EXP ",\"nbf\":%lld.5}", (long long)NOW);
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"]," EXP ",\"nbf\":\"now\"}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"]," EXP ",\"nbf\":-5}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"]," EXP ",\"nbf\":null}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"]," EXP ",\"iat\":\"1700000000\"}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"]," EXP ",\"iat\":false}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"]," EXP ",\"iat\":{}}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"]," EXP ",\"iat\":1e17}");
+	/* iat is informational: a future iat is accepted. */
+	CLAIMS_STATUS(LG_TOKEN_OK, "{\"channels\":[\"a\"]," EXP ",\"iat\":%lld}", (long long)NOW + 100);
+
+	claims = fmt("{\"channels\":[\"a\"]," EXP ",\"iat\":%lld.2,\"nbf\":%lld}",
+	             (long long)NOW - 10, (long long)NOW - 5);
+	t = mk_token(HDR, claims, K1);
+	ck_assert_int_eq(lg_token_verify(kr, t, strlen(t), NOW, 0, &c), LG_TOKEN_OK);
+	ck_assert_int_eq(c.iat, NOW - 10);
+	ck_assert_int_eq(c.nbf, NOW - 5);
+	ck_assert_int_eq(c.exp, 1800000000);
+	lg_token_claims_free(&c);
+	free(t);
+	free(claims);
+	lg_keyring_free(kr);
+}
+END_TEST
+
+START_TEST(claims_sub)
+{
+	struct lg_keyring *kr = ring_with(NULL, K1, NULL, NULL);
+	char sub256[LG_SUB_MAX_LEN + 1], sub257[LG_SUB_MAX_LEN + 2], *claims, *t;
+	struct lg_token_claims c;
+
+	memset(sub256, 'u', sizeof sub256);
+	sub256[LG_SUB_MAX_LEN] = '\0';
+	memset(sub257, 'u', sizeof sub257);
+	sub257[LG_SUB_MAX_LEN + 1] = '\0';
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"]," EXP ",\"sub\":42}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"]," EXP ",\"sub\":null}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"]," EXP ",\"sub\":[\"u\"]}");
+	CLAIMS_STATUS(LG_TOKEN_BAD_CLAIMS, "{\"channels\":[\"a\"]," EXP ",\"sub\":\"%s\"}", sub257);
+	CLAIMS_STATUS(LG_TOKEN_OK, "{\"channels\":[\"a\"]," EXP ",\"sub\":\"%s\"}", sub256);
+	CLAIMS_STATUS(LG_TOKEN_OK, "{\"channels\":[\"a\"]," EXP ",\"sub\":\"\"}");
+
+	claims = fmt("{\"channels\":[\"a\"]," EXP ",\"sub\":\"u\\u00e9\",\"aud\":\"x\",\"extra\":{}}");
+	t = mk_token(HDR, claims, K1);
+	ck_assert_int_eq(lg_token_verify(kr, t, strlen(t), NOW, 0, &c), LG_TOKEN_OK);
+	ck_assert_str_eq(c.sub, "u\xc3\xa9");
+	lg_token_claims_free(&c);
+	free(t);
+	free(claims);
+	lg_keyring_free(kr);
+}
+END_TEST
+
+
 int main(void)
 {
 	Suite *s = suite_create("claims");
@@ -192,6 +358,12 @@ int main(void)
 	tcase_add_test(tc, negative_iat_is_a_bad_claim);
 	tcase_add_test(tc, signed_iat_round_trips);
 	tcase_add_test(tc, verify_applies_the_cap);
+	tcase_add_test(tc, channel_names);
+	tcase_add_test(tc, claims_channels);
+	tcase_add_test(tc, claims_channels_dedupe);
+	tcase_add_test(tc, claims_exp);
+	tcase_add_test(tc, claims_nbf_iat);
+	tcase_add_test(tc, claims_sub);
 	suite_add_tcase(s, tc);
 	return lg_run_suite(s);
 }

@@ -1,5 +1,7 @@
-/* Unit tests of gateway/frame (the shared invalidate frames, JSON escaping)
- * and gateway/timer_wheel. */
+/* tests/unit/test_frame.c - unit tests of wire/frame: the shared outgoing
+ * frames (invalidate, subscribed, close event), their WebSocket header at
+ * every length form, their event-stream encoding, control and close
+ * frames, the coalesced variant and reference counting. */
 #include <check.h>
 #include "check_main.h"
 #include <jansson.h>
@@ -7,8 +9,6 @@
 #include <string.h>
 
 #include "frame.h"
-#include "out_queue.h"
-#include "timer_wheel.h"
 
 /* Returns the frame's text parsed as JSON (the frame must be valid JSON). */
 static json_t *parse(struct lg_frame *f)
@@ -137,21 +137,6 @@ START_TEST(refcount_shares_one_buffer)
 }
 END_TEST
 
-/* --- outgoing queue -------------------------------------------------------- */
-
-/* Pops everything, returning the first letters of the frames' text. */
-static void drain_to(struct lg_outq *q, char *out)
-{
-	struct lg_frame *f;
-	size_t n = 0;
-
-	while ((f = lg_outq_pop(q))) {
-		out[n++] = (char)lg_frame_data(f)[0];
-		lg_frame_unref(f);
-	}
-	out[n] = '\0';
-}
-
 START_TEST(coalesced_marks_data_frames_once_and_keeps_the_rest)
 {
 	int too_large;
@@ -174,248 +159,333 @@ START_TEST(coalesced_marks_data_frames_once_and_keeps_the_rest)
 }
 END_TEST
 
-START_TEST(queue_keeps_every_frame_in_order)
+
+/* --- the WebSocket form ---------------------------------------------------- */
+
+/* A JSON frame of len bytes of text (all 'x'). */
+static struct lg_frame *text_frame(size_t len)
 {
-	struct lg_outq q = {0};
-	const char *msgs = "abcdefghij";
-	char got[16];
-	int a, b;
-
-	for (int i = 0; i < 10; i++) {
-		struct lg_frame *f = lg_frame_new(msgs + i, 1);
-		ck_assert_int_eq(lg_outq_push(&q, i % 2 ? &a : &b, f, 12, 1 << 20), 0);
-		lg_frame_unref(f);   /* the queue holds its own reference */
-	}
-	drain_to(&q, got);
-	ck_assert_str_eq(got, msgs);
-	ck_assert(lg_outq_empty(&q));
-	lg_outq_clear(&q, NULL, NULL);
-}
-END_TEST
-
-/* Records what lg_outq_clear drops, in order. */
-struct dropped {
-	const void *keys[8];
-	char        text[8];
-	size_t      n;
-};
-
-static void note_dropped(const void *key, struct lg_frame *f, void *arg)
-{
-	struct dropped *d = arg;
-
-	ck_assert_uint_ge(f->refs, 1);
-	d->keys[d->n] = key;
-	d->text[d->n++] = (char)lg_frame_data(f)[0];
-	d->text[d->n] = '\0';
-}
-
-START_TEST(queue_full_says_so_and_takes_nothing)
-{
-	struct lg_outq q = {0};
-	int a, b;
-	struct lg_frame *f[5];
-	struct dropped d = { .n = 0 };
-
-	for (int i = 0; i < 5; i++) {
-		char t = (char)('0' + i);
-		f[i] = lg_frame_new(&t, 1);
-	}
-	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(lg_outq_push(&q, i % 2 ? &a : &b, f[i], 4, 1 << 20), 0);
-	/* full (4 entries): nothing is dropped to make room, nothing taken */
-	ck_assert_int_eq(lg_outq_push(&q, &a, f[4], 4, 1 << 20), LG_OUTQ_FULL);
-	ck_assert_uint_eq(f[4]->refs, 1);
-	ck_assert_uint_eq(q.len, 4);
-	/* clearing hands every frame over, oldest first, with its key */
-	lg_outq_clear(&q, note_dropped, &d);
-	ck_assert_str_eq(d.text, "0123");
-	ck_assert_ptr_eq(d.keys[0], &b);
-	ck_assert_ptr_eq(d.keys[1], &a);
-	ck_assert_ptr_null(q.e);
-	for (int i = 0; i < 5; i++) {
-		ck_assert_uint_eq(f[i]->refs, 1);   /* the queue let go of every one */
-		lg_frame_unref(f[i]);
-	}
-}
-END_TEST
-
-static int ka, kb, kc;
-static const void *map_a_to_c(const void *key, void *arg)
-{
-	(void)arg;
-	if (key == &ka)
-		return &kc;
-	return key == &kb ? NULL : key;
-}
-
-START_TEST(queue_byte_limit)
-{
-	struct lg_outq q = {0};
-	int a, b;
-	char got[8], big[100];
+	char *text = malloc(len ? len : 1);
 	struct lg_frame *f;
 
-	memset(big, 'x', sizeof big);
-	f = lg_frame_new("A", 1);
-	ck_assert_int_eq(lg_outq_push(&q, &a, f, 100, 250), 0);
-	lg_frame_unref(f);
-	f = lg_frame_new(big, 100);
-	ck_assert_int_eq(lg_outq_push(&q, &b, f, 100, 250), 0);
-	ck_assert_int_eq(lg_outq_push(&q, &b, f, 100, 250), 0);   /* 201 bytes */
-	ck_assert_int_eq(lg_outq_push(&q, &b, f, 100, 250), LG_OUTQ_FULL);
-	ck_assert_uint_eq(q.bytes, 201);
-	lg_frame_unref(f);
-	drain_to(&q, got);
-	ck_assert_str_eq(got, "Axx");
-	ck_assert_uint_eq(q.bytes, 0);
-	/* a frame bigger than the limit still goes into an empty queue, alone */
-	memset(big, 'y', sizeof big);
-	f = lg_frame_new(big, 100);
-	ck_assert_int_eq(lg_outq_push(&q, &a, f, 100, 50), 0);
-	ck_assert_int_eq(lg_outq_push(&q, &a, f, 100, 50), LG_OUTQ_FULL);
-	ck_assert_uint_eq(q.len, 1);
-	lg_frame_unref(f);
-	drain_to(&q, got);
-	ck_assert_str_eq(got, "y");
-	lg_outq_clear(&q, NULL, NULL);
+	ck_assert_ptr_nonnull(text);
+	memset(text, 'x', len);
+	f = lg_frame_new(text, len);
+	ck_assert_ptr_nonnull(f);
+	free(text);
+	return f;
 }
-END_TEST
 
-START_TEST(queue_rekey_moves_and_drops)
+START_TEST(ws_header_at_each_length_form)
 {
-	struct lg_outq q = {0};
-	struct lg_frame *f1 = lg_frame_new("1", 1), *f2 = lg_frame_new("2", 1), *f3 = lg_frame_new("3", 1);
-	char got[8];
+	static const struct { size_t len, header; } cases[] = {
+		{ 0, 2 }, { 125, 2 }, { 126, 4 }, { 65535, 4 }, { 65536, 10 }, { 70000, 10 },
+	};
 
-	lg_outq_push(&q, &ka, f1, 8, 1 << 20);
-	lg_outq_push(&q, &kb, f2, 8, 1 << 20);
-	lg_outq_push(&q, &ka, f3, 8, 1 << 20);
-	lg_outq_rekey(&q, map_a_to_c, NULL);
-	ck_assert_uint_eq(q.len, 2);
-	ck_assert_ptr_eq(q.e[q.head].key, &kc);
-	ck_assert_uint_eq(f2->refs, 1);
-	drain_to(&q, got);
-	ck_assert_str_eq(got, "13");
-	lg_frame_unref(f1);
-	lg_frame_unref(f2);
-	lg_frame_unref(f3);
-	lg_outq_clear(&q, NULL, NULL);
-}
-END_TEST
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct lg_frame *f = text_frame(cases[i].len);
+		size_t n, len = cases[i].len, h = cases[i].header;
+		const unsigned char *w = lg_frame_ws(f, &n);
 
-START_TEST(queue_wraps_and_grows)
-{
-	struct lg_outq q = {0};
-	char got[64], want[64];
-	int key;
-	size_t n = 0;
-
-	/* interleave pushes and pops so the ring wraps before it grows */
-	for (int round = 0; round < 20; round++) {
-		for (int i = 0; i < 3; i++) {
-			char t = (char)('A' + (round * 3 + i) % 26);
-			struct lg_frame *f = lg_frame_new(&t, 1);
-			ck_assert_int_eq(lg_outq_push(&q, &key, f, LG_OUTQ_MAX, 1 << 20), 0);
-			lg_frame_unref(f);
+		ck_assert_uint_eq(n, h + len);
+		ck_assert_ptr_eq(w + h, lg_frame_data(f));   /* written in the headroom */
+		ck_assert_uint_eq(w[0], 0x81);                /* FIN, text */
+		if (h == 2) {
+			ck_assert_uint_eq(w[1], len);         /* unmasked, 7-bit length */
+		} else if (h == 4) {
+			ck_assert_uint_eq(w[1], 126);
+			ck_assert_uint_eq((size_t)w[2] << 8 | w[3], len);
+		} else {
+			uint64_t got = 0;
+			ck_assert_uint_eq(w[1], 127);
+			for (int k = 2; k < 10; k++)
+				got = got << 8 | w[k];
+			ck_assert_uint_eq(got, len);
 		}
-		struct lg_frame *f = lg_outq_pop(&q);
-		want[n++] = (char)lg_frame_data(f)[0];
+		/* Every writer writes the same header: asking again changes nothing. */
+		ck_assert_ptr_eq(lg_frame_ws(f, &n), w);
+		ck_assert_uint_eq(n, h + len);
 		lg_frame_unref(f);
 	}
-	ck_assert_uint_gt(q.cap, LG_OUTQ_KEEP_CAP);
-	drain_to(&q, got);
-	ck_assert_ptr_null(q.e);   /* a drained big ring is given back */
-	memcpy(want + n, got, strlen(got) + 1);
-	for (size_t i = 0; i < 60; i++)
-		ck_assert_int_eq(want[i], 'A' + (int)(i % 26));
-	lg_outq_clear(&q, NULL, NULL);
 }
 END_TEST
 
-/* --- timer wheel ----------------------------------------------------------- */
-
-struct item {
-	struct lg_wheel_node node;
-	int                  fired;
-	uint32_t             fired_at;
-	int                  rearm;
-};
-
-static uint32_t wheel_now;
-static struct lg_wheel W;
-
-static void fire(struct lg_wheel_node *n, void *arg)
+START_TEST(raw_frames_are_sent_as_they_are)
 {
-	struct item *it = (struct item *)n;
-	(void)arg;
-	it->fired++;
-	it->fired_at = wheel_now;
-	if (it->rearm) {
-		it->rearm--;
-		lg_wheel_arm(&W, n, wheel_now + 1);
+	static const char resp[] = "HTTP/1.1 101 Switching Protocols\r\n\r\n";
+	struct lg_frame *f = lg_frame_raw(resp, sizeof resp - 1);
+	size_t n;
+
+	ck_assert_int_eq(memcmp(lg_frame_ws(f, &n), resp, sizeof resp - 1), 0);
+	ck_assert_uint_eq(n, sizeof resp - 1);
+	ck_assert_int_eq(memcmp(lg_frame_sse(f, &n), resp, sizeof resp - 1), 0);
+	ck_assert_uint_eq(n, sizeof resp - 1);
+	ck_assert_ptr_null(f->sse);
+	lg_frame_unref(f);
+}
+END_TEST
+
+START_TEST(control_frames)
+{
+	unsigned char payload[126];
+	struct lg_frame *f;
+	size_t n;
+	const unsigned char *w;
+
+	memset(payload, 'p', sizeof payload);
+	for (unsigned op = 0x8; op <= 0xA; op++) {
+		f = lg_frame_ws_control(op, payload, 125);
+		ck_assert_ptr_nonnull(f);
+		w = lg_frame_ws(f, &n);
+		ck_assert_uint_eq(n, 127);
+		ck_assert_uint_eq(w[0], 0x80 | op);
+		ck_assert_uint_eq(w[1], 125);
+		ck_assert_int_eq(memcmp(w + 2, payload, 125), 0);
+		lg_frame_unref(f);
+	}
+	f = lg_frame_ws_control(0x9, NULL, 0);   /* an empty ping */
+	w = lg_frame_ws(f, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(w[0], 0x89);
+	ck_assert_uint_eq(w[1], 0);
+	lg_frame_unref(f);
+	/* Over 125 bytes, or a data opcode, is no control frame. */
+	ck_assert_ptr_null(lg_frame_ws_control(0x9, payload, 126));
+	ck_assert_ptr_null(lg_frame_ws_control(0x1, payload, 1));
+	ck_assert_ptr_null(lg_frame_ws_control(0x7, payload, 1));
+	ck_assert_ptr_null(lg_frame_ws_control(0xB, payload, 1));
+}
+END_TEST
+
+/* The close frame's payload: code then reason, unmasked. */
+static const unsigned char *close_payload(struct lg_frame *f, size_t *n)
+{
+	const unsigned char *w;
+
+	ck_assert_ptr_nonnull(f);
+	w = lg_frame_ws(f, n);
+	ck_assert_uint_eq(w[0], 0x88);
+	ck_assert_uint_eq(w[1], *n - 2);
+	*n -= 2;
+	return w + 2;
+}
+
+START_TEST(close_frames_and_their_reasons)
+{
+	char reason[200];
+	struct lg_frame *f;
+	const unsigned char *p;
+	size_t n;
+
+	f = lg_frame_ws_close(4001, "bad_signature");
+	p = close_payload(f, &n);
+	ck_assert_uint_eq(n, 2 + 13);
+	ck_assert_uint_eq((unsigned)p[0] << 8 | p[1], 4001);
+	ck_assert_int_eq(memcmp(p + 2, "bad_signature", 13), 0);
+	lg_frame_unref(f);
+	f = lg_frame_ws_close(1000, NULL);
+	p = close_payload(f, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq((unsigned)p[0] << 8 | p[1], 1000);
+	lg_frame_unref(f);
+	/* 123 bytes of reason fit (125 with the code); 124 are cut to 123. */
+	memset(reason, 'r', sizeof reason);
+	reason[123] = '\0';
+	p = close_payload(f = lg_frame_ws_close(1008, reason), &n);
+	ck_assert_uint_eq(n, 125);
+	lg_frame_unref(f);
+	reason[123] = 'r';
+	reason[124] = '\0';
+	p = close_payload(f = lg_frame_ws_close(1008, reason), &n);
+	ck_assert_uint_eq(n, 125);
+	lg_frame_unref(f);
+	/* A character that would straddle the cut is left out whole: the
+	 * reason stays UTF-8 (RFC 6455 7.1.6). */
+	memset(reason, 'a', 122);
+	strcpy(reason + 122, "\xc3\xa9tail");           /* é at bytes 122-123 */
+	p = close_payload(f = lg_frame_ws_close(4008, reason), &n);
+	ck_assert_uint_eq(n, 2 + 122);
+	ck_assert_uint_eq(p[2 + 121], 'a');
+	lg_frame_unref(f);
+	memset(reason, 'a', 121);
+	strcpy(reason + 121, "\xf0\x9f\x98\x80");       /* an emoji at bytes 121-124 */
+	p = close_payload(f = lg_frame_ws_close(4008, reason), &n);
+	ck_assert_uint_eq(n, 2 + 121);
+	lg_frame_unref(f);
+	memset(reason, 'a', 119);
+	strcpy(reason + 119, "\xf0\x9f\x98\x80");       /* ends exactly at 123: kept */
+	p = close_payload(f = lg_frame_ws_close(4008, reason), &n);
+	ck_assert_uint_eq(n, 2 + 123);
+	ck_assert_int_eq(memcmp(p + 2 + 119, "\xf0\x9f\x98\x80", 4), 0);
+	lg_frame_unref(f);
+	/* Bytes that are not UTF-8 end the reason. */
+	p = close_payload(f = lg_frame_ws_close(4008, "ok\xff then"), &n);
+	ck_assert_uint_eq(n, 2 + 2);
+	lg_frame_unref(f);
+}
+END_TEST
+
+/* --- the event-stream form ------------------------------------------------- */
+
+/* Reads one event the way a browser's EventSource does: the data lines'
+ * values joined with "\n". Returns the bytes after the event. */
+static const char *sse_event_data(const char *s, size_t n, char *out, size_t *olen)
+{
+	const char *end = s + n;
+
+	*olen = 0;
+	while (s < end && *s != '\n') {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		ck_assert_ptr_nonnull(nl);
+		ck_assert_int_eq(strncmp(s, "data: ", 6), 0);
+		if (*olen)
+			out[(*olen)++] = '\n';
+		memcpy(out + *olen, s + 6, (size_t)(nl - s - 6));
+		*olen += (size_t)(nl - s - 6);
+		s = nl + 1;
+	}
+	ck_assert(s < end && *s == '\n');
+	return s + 1;
+}
+
+START_TEST(sse_form)
+{
+	static const char text[] = "{\"type\":\"invalidate\",\"channel\":\"todos\",\"data\":1}";
+	struct lg_frame *f = lg_frame_new(text, sizeof text - 1);
+	const unsigned char *e, *again;
+	size_t n, dn;
+	char data[256];
+
+	e = lg_frame_sse(f, &n);
+	ck_assert_uint_eq(n, 6 + sizeof text - 1 + 2);
+	ck_assert_int_eq(memcmp(e, "data: ", 6), 0);
+	ck_assert_int_eq(memcmp(e + 6, text, sizeof text - 1), 0);
+	ck_assert_int_eq(memcmp(e + n - 2, "\n\n", 2), 0);
+	/* Built once, kept with the frame. */
+	again = lg_frame_sse(f, &dn);
+	ck_assert_ptr_eq(again, e);
+	ck_assert_ptr_nonnull(f->sse);
+	ck_assert_ptr_eq(sse_event_data((const char *)e, n, data, &dn), (const char *)e + n);
+	ck_assert_uint_eq(dn, sizeof text - 1);
+	lg_frame_unref(f);   /* frees its event form with it (ASan, valgrind) */
+}
+END_TEST
+
+/* A JSON text may hold CR and LF between tokens: each starts another data
+ * line, so no line break can end the event early or smuggle a field in. */
+START_TEST(sse_form_of_line_breaks)
+{
+	static const struct { const char *text, *event, *joined; } cases[] = {
+		{ "{\n\"a\":1}", "data: {\ndata: \"a\":1}\n\n", "{\n\"a\":1}" },
+		{ "{\r\"a\":1}", "data: {\ndata: \"a\":1}\n\n", "{\n\"a\":1}" },
+		{ "{\r\n\"a\":1}", "data: {\ndata: \ndata: \"a\":1}\n\n", "{\n\n\"a\":1}" },
+		{ "[1,\n\n2]\n", "data: [1,\ndata: \ndata: 2]\ndata: \n\n", "[1,\n\n2]\n" },
+		{ "{\"a\":\"id: 1\\nevent: x\"}", "data: {\"a\":\"id: 1\\nevent: x\"}\n\n", NULL },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct lg_frame *f = lg_frame_new(cases[i].text, strlen(cases[i].text));
+		size_t n, dn;
+		const unsigned char *e = lg_frame_sse(f, &n);
+		char data[256];
+		json_t *a, *b;
+
+		ck_assert_uint_eq(n, strlen(cases[i].event));
+		ck_assert_int_eq(memcmp(e, cases[i].event, n), 0);
+		sse_event_data((const char *)e, n, data, &dn);
+		if (cases[i].joined) {
+			ck_assert_uint_eq(dn, strlen(cases[i].joined));
+			ck_assert_int_eq(memcmp(data, cases[i].joined, dn), 0);
+		}
+		/* What the page parses is the same JSON value. */
+		a = json_loadb(cases[i].text, strlen(cases[i].text), JSON_DECODE_ANY, NULL);
+		b = json_loadb(data, dn, JSON_DECODE_ANY, NULL);
+		ck_assert(a && b && json_equal(a, b));
+		json_decref(a);
+		json_decref(b);
+		lg_frame_unref(f);
 	}
 }
+END_TEST
 
-static void advance_to(uint32_t t)
+START_TEST(close_event)
 {
-	while (wheel_now < t) {
-		wheel_now++;
-		lg_wheel_advance(&W, wheel_now, fire, NULL);
-	}
-}
+	struct lg_frame *f = lg_frame_close_event(4002, "expired");
+	json_t *v = parse(f);
 
-START_TEST(wheel_fires_at_deadline)
-{
-	struct item a = {0}, b = {0}, c = {0};
-
-	wheel_now = 0;
-	lg_wheel_init(&W, 0);
-	lg_wheel_arm(&W, &a.node, 3);
-	lg_wheel_arm(&W, &b.node, 3 + LG_WHEEL_SLOTS);      /* same slot, a lap later */
-	lg_wheel_arm(&W, &c.node, 10);
-	advance_to(3);
-	ck_assert_int_eq(a.fired, 1);
-	ck_assert_uint_eq(a.fired_at, 3);
-	ck_assert_int_eq(b.fired, 0);
-	ck_assert(!lg_wheel_armed(&a.node));
-	lg_wheel_cancel(&c.node);
-	advance_to(3 + LG_WHEEL_SLOTS);
-	ck_assert_int_eq(b.fired, 1);
-	ck_assert_uint_eq(b.fired_at, 3 + LG_WHEEL_SLOTS);
-	ck_assert_int_eq(c.fired, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "type")), "close");
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "code")), 4002);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "reason")), "expired");
+	json_decref(v);
+	lg_frame_unref(f);
+	f = lg_frame_close_event(1012, NULL);
+	v = parse(f);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "reason")), "");
+	json_decref(v);
+	lg_frame_unref(f);
+	f = lg_frame_close_event(4008, "bad \"x\"\n\xff");
+	v = parse(f);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "reason")), "bad \"x\"\n\xef\xbf\xbd");
+	json_decref(v);
+	lg_frame_unref(f);
 }
 END_TEST
 
-START_TEST(wheel_rearm_and_past_deadlines)
+START_TEST(subscribed_to_nothing_and_escaped_names)
 {
-	struct item a = {0}, b = {0};
+	const char *names[] = { "a\\b", "\"q\"" };
+	size_t lens[] = { 3, 3 };
+	struct lg_frame *f = lg_frame_subscribed(NULL, NULL, 0);
+	json_t *v = parse(f);
 
-	wheel_now = 100;
-	lg_wheel_init(&W, 100);
-	a.rearm = 2;
-	lg_wheel_arm(&W, &a.node, 101);
-	lg_wheel_arm(&W, &b.node, 50);          /* in the past: next tick */
-	lg_wheel_arm(&W, &b.node, 99);          /* re-arming replaces */
-	advance_to(101);
-	ck_assert_int_eq(b.fired, 1);
-	ck_assert_int_eq(a.fired, 1);
-	advance_to(105);
-	ck_assert_int_eq(a.fired, 3);
-	ck_assert_int_eq(b.fired, 1);
+	ck_assert_uint_eq(json_array_size(json_object_get(v, "channels")), 0);
+	json_decref(v);
+	lg_frame_unref(f);
+	f = lg_frame_subscribed(names, lens, 2);
+	v = parse(f);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(v, "channels"), 0)), "a\\b");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(v, "channels"), 1)), "\"q\"");
+	json_decref(v);
+	lg_frame_unref(f);
 }
 END_TEST
 
-START_TEST(wheel_catches_up_after_a_stall)
+/* The coalesced variant keeps the original's identity (its message count
+ * and birth, for the latency figures) and has its own event form. */
+START_TEST(coalesced_variant_in_both_forms)
 {
-	struct item a = {0};
+	int big;
+	char *huge = malloc(LG_MAX_PAYLOAD + 1);
+	struct lg_frame *f = lg_frame_invalidate("c", 1, "\"x\"", 3, 0, &big), *c, *t;
+	const unsigned char *e;
+	size_t n;
+	json_t *v;
 
-	wheel_now = 0;
-	lg_wheel_init(&W, 0);
-	lg_wheel_arm(&W, &a.node, 5);
-	wheel_now = 1000;                     /* the loop was blocked for a while */
-	lg_wheel_advance(&W, wheel_now, fire, NULL);
-	ck_assert_int_eq(a.fired, 1);
+	f->seq = 42;
+	c = lg_frame_coalesced(f);
+	ck_assert_uint_eq(c->seq, 42);
+	ck_assert_uint_eq(c->born_ns, f->born_ns);
+	ck_assert_uint_eq(c->plain, 0);   /* a coalesced frame is not coalesced again */
+	v = parse(c);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "reason")), "coalesced");
+	ck_assert_str_eq(json_string_value(json_object_get(v, "data")), "x");
+	json_decref(v);
+	e = lg_frame_sse(c, &n);
+	ck_assert_uint_eq(n, 6 + c->len + 2);
+	ck_assert_int_eq(memcmp(e + 6, lg_frame_data(c), c->len), 0);
+	ck_assert_ptr_eq(lg_frame_coalesced(c), c);   /* and marks nothing twice */
+	lg_frame_unref(c);
+	lg_frame_unref(c);
+	lg_frame_unref(f);
+	/* A payload too large carries no data to lose: it stays itself. */
+	ck_assert_ptr_nonnull(huge);
+	memset(huge, 'a', LG_MAX_PAYLOAD + 1);
+	t = lg_frame_invalidate("c", 1, huge, LG_MAX_PAYLOAD + 1, 0, &big);
+	ck_assert_ptr_eq(lg_frame_coalesced(t), t);
+	ck_assert_uint_eq(t->refs, 2);
+	lg_frame_unref(t);
+	lg_frame_unref(t);
+	free(huge);
 }
 END_TEST
 
@@ -430,14 +500,15 @@ int main(void)
 	tcase_add_test(tc, spread_hint_and_subscribed);
 	tcase_add_test(tc, refcount_shares_one_buffer);
 	tcase_add_test(tc, coalesced_marks_data_frames_once_and_keeps_the_rest);
-	tcase_add_test(tc, queue_keeps_every_frame_in_order);
-	tcase_add_test(tc, queue_full_says_so_and_takes_nothing);
-	tcase_add_test(tc, queue_byte_limit);
-	tcase_add_test(tc, queue_rekey_moves_and_drops);
-	tcase_add_test(tc, queue_wraps_and_grows);
-	tcase_add_test(tc, wheel_fires_at_deadline);
-	tcase_add_test(tc, wheel_rearm_and_past_deadlines);
-	tcase_add_test(tc, wheel_catches_up_after_a_stall);
+	tcase_add_test(tc, ws_header_at_each_length_form);
+	tcase_add_test(tc, raw_frames_are_sent_as_they_are);
+	tcase_add_test(tc, control_frames);
+	tcase_add_test(tc, close_frames_and_their_reasons);
+	tcase_add_test(tc, sse_form);
+	tcase_add_test(tc, sse_form_of_line_breaks);
+	tcase_add_test(tc, close_event);
+	tcase_add_test(tc, subscribed_to_nothing_and_escaped_names);
+	tcase_add_test(tc, coalesced_variant_in_both_forms);
 	suite_add_tcase(s, tc);
 	return lg_run_suite(s);
 }

@@ -1,5 +1,5 @@
-/* Unit tests of gateway/log: values escaped so that logfmt and JSON parsers
- * read them back exactly; the level names. */
+/* tests/unit/test_log.c - unit tests of common/log: values escaped so that
+ * logfmt and JSON parsers read them back exactly; the level names. */
 #include <check.h>
 #include "check_main.h"
 #include <jansson.h>

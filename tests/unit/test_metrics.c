@@ -1,5 +1,6 @@
-/* Unit tests of gateway/metrics: counters written by several threads lose
- * no increment, and the Prometheus text carries every counter. */
+/* tests/unit/test_metrics.c - unit tests of common/metrics: counters
+ * written by several threads lose no increment, and the Prometheus text
+ * carries every counter. */
 #include <check.h>
 #include "check_main.h"
 #include <pthread.h>
