@@ -6,12 +6,12 @@
 import { createLivegate } from '../core/client.js';
 import { emit } from './events.js';
 import { reactOwner } from './react-owned.js';
-import { refetchPage } from './refetch.js';
+import { fetchPage, refetchPage } from './refetch.js';
 
 const me = document.currentScript;
 
 function num(v, dflt) {
-  const n = parseInt(v, 10);
+  const n = parseFloat(v);
   return n >= 0 ? n : dflt;
 }
 
@@ -45,6 +45,9 @@ function start() {
     reloadFallback: ds.fallback === 'reload',
     report: report,
     adopt: (t) => lg.setToken(t),
+    rerun: () => lg.refresh(),
+    stopped: null, // a 404 or 405: this page is no longer refetched (refetch.js)
+    get: fetchPage,
   };
   try {
     lg = createLivegate({
@@ -55,10 +58,14 @@ function start() {
       token: ds.token || '',
       debounce: num(ds.debounce, 150),
       spread: num(ds.spread, 0),
+      maxRate: num(ds.maxRate, 0),
       refresh: () => (reactRefuses() ? false : refetchPage(page)),
       // Every refresh the script would start is first offered to the page.
       dispatch: (message) => emit('invalidate', message, true) && !reactRefuses(),
-      emit: emit,
+      emit: (name, detail) => {
+        if (name === 'degraded') console.warn('livegate: ' + detail.message);
+        emit(name, detail);
+      },
       log: (detail) => console.error('livegate: ' + detail.message),
     });
   } catch (e) {

@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+// Browser benchmarks of the drop-in script, run by hand (never in CI; the
+// figures go to docs/benchmarks.md, "Browser"):
+//
+//   node tests/browser/bench.mjs [--only latency|morph] [--runs N] [path/to/livegate]
+//
+// - latency: the demo in two Chromium windows. "publish -> DOM": a PUBLISH
+//   written to Redis (a kept-open connection) until the new todo is in the
+//   other window's DOM (a MutationObserver), N runs (default 20). "click ->
+//   DOM": a click on Add in one window until the todo shows in the other.
+// - morph: the /rows page (2,000 and 10,000 rows) where one row changed,
+//   refreshed by livegate.js (livegate.refresh()) and by Turbo 8's own page
+//   refresh (npm @hotwired/turbo: Turbo.session.refresh(), its 150 ms
+//   debounce set to 0 so both measure the work alone): the time from the
+//   call to the changed row on screen, and the longest task (the
+//   PerformanceObserver "longtask" entries) meanwhile.
+// Same servers as the end-to-end tests: redis-server, livegate, the demo.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { launch } from './lib/browser.mjs';
+import { sleep, waitFor } from './lib/procs.mjs';
+import { Resp } from './lib/resp.mjs';
+import { Stack, redisCli, repoRoot } from './lib/stack.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  if (i < 0) return dflt;
+  const v = args[i + 1];
+  args.splice(i, 2);
+  return v;
+};
+const only = opt('--only', '');
+const runs = Number(opt('--runs', '20'));
+if (args[0]) process.env.LIVEGATE_BIN = path.resolve(args[0]);
+
+const turboJs = path.join(repoRoot, 'tests/browser/node_modules/@hotwired/turbo/dist/turbo.es2017-umd.js');
+if (!fs.existsSync(turboJs)) throw new Error(`${turboJs} missing: npm ci --prefix tests/browser`);
+const turboVersion = JSON.parse(fs.readFileSync(path.join(path.dirname(turboJs), '../package.json'), 'utf8')).version;
+
+function quantile(sorted, q) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+function summary(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const r = (v) => Math.round(v * 10) / 10;
+  return { p50: r(quantile(s, 0.5)), p90: r(quantile(s, 0.9)), max: r(s[s.length - 1]), n: s.length };
+}
+
+async function newPage(browser, url) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+  const page = await context.newPage();
+  await page.goto(url);
+  return page;
+}
+
+// Resolves in the page, to Date.now(), once an element matching sel exists.
+const watchFor = (page, sel) => page.evaluate((s) => new Promise((resolve) => {
+  const mo = new MutationObserver(() => {
+    if (document.querySelector(s)) {
+      mo.disconnect();
+      resolve(Date.now());
+    }
+  });
+  mo.observe(document.documentElement, { subtree: true, childList: true, characterData: true });
+}), sel);
+
+async function latency(stack, browser) {
+  const redis = await Resp.connect(stack.redisPort);
+  const [a, b] = [await newPage(browser, stack.demoUrls[0]), await newPage(browser, stack.demoUrls[0])];
+  const connected = (p) => p.waitForFunction(() => document.getElementById('status').textContent === 'live');
+  await connected(a);
+  await connected(b);
+  const publishToDom = [];
+  for (let i = 0; i < runs; i++) {
+    const id = 50000 + i;
+    await redis.command(['HSET', 'demo:todos', String(id), JSON.stringify({ title: `bench ${i}`, done: false })]);
+    const seen = watchFor(b, `#todo-${id}`);
+    await sleep(300); // a quiet period before each publish, as between clicks
+    let t0 = 0;
+    await redis.command(['PUBLISH', 'todos', 'bench'], () => { t0 = Date.now(); });
+    publishToDom.push((await seen) - t0);
+  }
+  const clickToDom = [];
+  for (let i = 0; i < Math.min(runs, 10); i++) {
+    const title = `click ${i} ${Date.now()}`;
+    await a.fill('#new-title', title);
+    const seen = b.evaluate((t) => new Promise((resolve) => {
+      const mo = new MutationObserver(() => {
+        if ([...document.querySelectorAll('#todos li')].some((li) => li.textContent.includes(t))) {
+          mo.disconnect();
+          resolve(Date.now());
+        }
+      });
+      mo.observe(document.documentElement, { subtree: true, childList: true, characterData: true });
+    }), title);
+    await sleep(300);
+    const t0 = await a.evaluate(() => {
+      const t = Date.now();
+      document.getElementById('add-button').click();
+      return t;
+    });
+    clickToDom.push((await seen) - t0);
+    await a.waitForSelector('#new-title');
+  }
+  redis.close();
+  await a.context().close();
+  await b.context().close();
+  return { publishToDom: summary(publishToDom), clickToDom: summary(clickToDom) };
+}
+
+// One refresh of /rows where one row changed: ms to the row on screen and
+// the longest task meanwhile.
+async function oneMorph(stack, page, turbo, rev) {
+  await redisCli(stack.redisPort, ['SET', 'demo:rows:rev', String(rev)]);
+  return page.evaluate(async ({ turbo, rev }) => {
+    const tasks = [];
+    const po = new PerformanceObserver((l) => { for (const e of l.getEntries()) tasks.push(e.duration); });
+    po.observe({ type: 'longtask' });
+    const cell = () => document.querySelector('#row-1 .rev');
+    performance.clearMeasures();
+    const t0 = performance.now();
+    const done = new Promise((resolve) => {
+      const check = () => {
+        if (cell() && cell().textContent === `rev ${rev}`) return resolve(performance.now());
+        requestAnimationFrame(check);
+      };
+      check();
+    });
+    if (turbo) window.Turbo.session.refresh(location.href);
+    else window.livegate.refresh();
+    const t1 = await done;
+    // Let the frame after the change paint, and late longtask entries come.
+    await new Promise((r) => setTimeout(r, 200));
+    po.takeRecords().forEach((e) => tasks.push(e.duration));
+    po.disconnect();
+    const measured = (name) => performance.getEntriesByName(name, 'measure').reduce((a, e) => a + e.duration, 0);
+    return { ms: t1 - t0, longest: tasks.length ? Math.max(...tasks) : 0,
+      parse: measured('livegate:parse'), morph: measured('livegate:morph') };
+  }, { turbo, rev });
+}
+
+async function morph(stack, browser) {
+  const out = [];
+  let rev = 1000;
+  for (const n of [2000, 10000]) {
+    for (const turbo of [false, true]) {
+      const page = await newPage(browser, `${stack.demoUrls[0]}/rows?n=${n}${turbo ? '&turbo=1' : ''}`);
+      if (turbo) {
+        await page.waitForFunction(() => window.Turbo && window.Turbo.session);
+        await page.evaluate(() => { window.Turbo.session.pageRefreshDebouncePeriod = 0; });
+      } else {
+        await page.waitForFunction(() => window.livegate);
+      }
+      const ms = [];
+      const longest = [];
+      const parse = [];
+      const morphMs = [];
+      for (let i = 0; i < Math.max(3, Math.floor(runs / 2)); i++) {
+        const r = await oneMorph(stack, page, turbo, ++rev);
+        ms.push(r.ms);
+        longest.push(r.longest);
+        parse.push(r.parse);
+        morphMs.push(r.morph);
+        await sleep(200);
+      }
+      out.push({ rows: n, client: turbo ? `Turbo ${turboVersion}` : 'livegate.js', refresh: summary(ms), longestTask: summary(longest),
+        ...(turbo ? {} : { parse: summary(parse), morph: summary(morphMs) }) });
+      await page.context().close();
+    }
+  }
+  await redisCli(stack.redisPort, ['DEL', 'demo:rows:rev']);
+  return out;
+}
+
+const artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'livegate-bench-'));
+const stack = new Stack({ artifacts, demoEnv: [{ TURBO_JS: turboJs, DEMO_QUIET: '1' }] });
+let browser;
+try {
+  await stack.start();
+  browser = await launch();
+  const result = { date: new Date().toISOString(), cpus: os.cpus().length, chromium: browser.version(), runs };
+  if (!only || only === 'latency') result.latency = await latency(stack, browser);
+  if (!only || only === 'morph') result.morph = await morph(stack, browser);
+  console.log(JSON.stringify(result, null, 2));
+} finally {
+  if (browser) await browser.close();
+  await stack.stop();
+  fs.rmSync(artifacts, { recursive: true, force: true });
+}
