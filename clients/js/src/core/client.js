@@ -20,7 +20,7 @@
  */
 
 import { backoffCeiling } from './backoff.js';
-import { createConnection } from './connection.js';
+import { HANDOFF, createConnection } from './connection.js';
 import { endpoints } from './endpoints.js';
 import { browserEnv } from './env.js';
 import { createHealth } from './health.js';
@@ -74,7 +74,9 @@ export function createLivegate(options) {
   // Stops trying: a refused or unrenewable token, or disconnect().
   function stop() {
     health.stop();
-    return conn.close();
+    const had = conn.close();
+    if (transport.release) transport.release(); // another tab may lead now
+    return had;
   }
 
   function open() {
@@ -89,9 +91,10 @@ export function createLivegate(options) {
     maxRate: options.maxRate,
   });
 
+  const transport = (options.transport || webSocketTransport)(env);
   const conn = createConnection({
     endpoints: ep,
-    transport: (options.transport || webSocketTransport)(env),
+    transport,
     env,
     token: () => (sentToken = token),
     on: { up, invalidate: onFrame, status, down, error: report },
@@ -152,6 +155,8 @@ export function createLivegate(options) {
       stop();
       report({ type: 'auth', code, reason, message: 'the token was expired on arrival again after a refresh: ' +
         MINT_PER_RENDER + ', live updates stopped' });
+    } else if (code === HANDOFF) {
+      conn.open(); // the tab sharing its connection with us changed: at once
     } else if (code === 4002 && fresher()) {
       conn.open(); // a fresher token came meanwhile: no refresh needed for it
     } else if (code === 4002) {

@@ -14,6 +14,10 @@ import { connectError } from './messages.js';
 export const HEARTBEAT_MS = 25000;
 export const PONG_MS = 10000;
 export const CONNECT_FAILURES = 3;
+// A transport closed with this code asks to be reopened at once: it was a
+// tab's share of another tab's connection, and that tab changed
+// (transport-tabs.js). livegate never sends it; it is not a failure.
+export const HANDOFF = 4900;
 
 // on: { up(channels), invalidate(message), status(message), down(code, reason, wasUp), error(detail) }
 export function createConnection({ endpoints, transport, env, token, on }) {
@@ -46,7 +50,7 @@ export function createConnection({ endpoints, transport, env, token, on }) {
         }),
         frame: ifMine(frame),
         closed: ifMine(dropped),
-      });
+      }, token());
     } catch (e) {
       wanted = false;
       on.error({ type: 'config', message: 'cannot connect to ' + endpoints.ws + ': ' + e });
@@ -100,7 +104,7 @@ export function createConnection({ endpoints, transport, env, token, on }) {
     const neverOpened = !opened;
     backoff.down();
     forget();
-    if (neverOpened && ++failures === CONNECT_FAILURES) on.error(connectError(endpoints.ws, code, failures));
+    if (neverOpened && code !== HANDOFF && ++failures === CONNECT_FAILURES) on.error(connectError(endpoints.ws, code, failures));
     on.down(code, reason || '', wasUp);
   }
 

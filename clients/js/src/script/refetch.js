@@ -69,13 +69,16 @@ function fail(page, detail, reload) {
 }
 
 /* page: { me, srcPath, reloadFallback, report(detail), adopt(token),
- *         rerun(), stopped: null | detail, get(url) -> Promise of the answer } */
-export async function refetchPage(page) {
+ *         rerun(), stopped: null | detail,
+ *         get(url, shareable) -> Promise of the answer (shared-fetch.js) }
+ * shareable: only invalidations asked for this refresh (not the page's own
+ * livegate.refresh()), so another tab's fetch may answer it. */
+export async function refetchPage(page, shareable) {
   if (page.stopped) return false;
   const url = location.href;
   let res;
   try {
-    res = await page.get(url);
+    res = await page.get(url, shareable);
   } catch (e) {
     // Origin unreachable: a reload would only show an error page.
     return fail(page, { type: 'fetch', message: 'refetch of ' + url + ' failed: ' + e }, false);
