@@ -85,7 +85,9 @@ test('a publish through redis-cli updates the page without a reload', { timeout:
     assert.equal(await page.evaluate(() => typeof window.Idiomorph), 'undefined', 'the morph library leaks no global');
     assert.deepEqual(await page.evaluate(() => Object.keys(window.livegate).sort()), ['connect', 'disconnect', 'refresh', 'setToken']);
     await page.evaluate(() => { window.__marker = 'still here'; });
+    assert.equal(await page.isVisible('#dialog'), false, 'the closed <dialog> is not drawn');
     await page.click('#open-dialog');
+    assert.equal(await page.isVisible('#dialog'), true);
     const titleBefore = await page.title();
     const dialogBefore = await page.textContent('#dialog-body');
     const base = await stack.stats();
