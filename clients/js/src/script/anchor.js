@@ -5,7 +5,7 @@
  * then restored the old scroll offset, as it used to; Safari has none. So
  * the script does it itself, the way CSS scroll anchoring does: before
  * the morph, note a few elements near the top of the viewport (the
- * deepest ones at a few points, then their ancestors) and where they are;
+ * deepest one at a few heights, then their ancestors) and where they are;
  * after it, scroll by however far the first that is still in the document
  * moved. Where the browser already kept it in place, that is 0.
  *
@@ -14,6 +14,7 @@
  * (their elements are kept by the morph); only the page's is anchored. */
 
 const POINTS_Y = [0.02, 0.15, 0.35, 0.6]; // fractions of the viewport's height, top first
+const POINTS_X = [0.5, 0.25, 0.05, 0.75]; // content narrower than the page is often left of its middle
 const MAX_CHAIN = 32;
 
 // Fixed and sticky elements do not move with the content.
@@ -31,12 +32,15 @@ function candidates() {
   const w = document.documentElement.clientWidth;
   const h = document.documentElement.clientHeight;
   for (const fy of POINTS_Y) {
-    let el = document.elementFromPoint(w / 2, h * fy);
-    if (!el || el === document.documentElement || el === document.body || seen.has(el) || pinned(el)) continue;
-    for (let i = 0; el && el !== document.body && i < MAX_CHAIN; i++, el = el.parentElement) {
-      if (seen.has(el)) break;
-      seen.add(el);
-      out.push({ el, top: el.getBoundingClientRect().top });
+    for (const fx of POINTS_X) {
+      let el = document.elementFromPoint(w * fx, h * fy);
+      if (!el || el === document.documentElement || el === document.body || seen.has(el) || pinned(el)) continue;
+      for (let i = 0; el && el !== document.body && i < MAX_CHAIN; i++, el = el.parentElement) {
+        if (seen.has(el)) break;
+        seen.add(el);
+        out.push({ el, top: el.getBoundingClientRect().top });
+      }
+      break; // the first element at this height will do
     }
   }
   return out;
