@@ -2,7 +2,7 @@
 // Browser benchmarks of the drop-in script, run by hand (never in CI; the
 // figures go to docs/benchmarks.md, "Browser"):
 //
-//   node tests/browser/bench.mjs [--only latency|morph] [--runs N] [path/to/livegate]
+//   node tests/browser/bench.mjs [--only latency|morph|tabs] [--runs N] [path/to/livegate]
 //
 // - latency: the demo in two Chromium windows. "publish -> DOM": a PUBLISH
 //   written to Redis (a kept-open connection) until the new todo is in the
@@ -13,7 +13,12 @@
 //   refresh (npm @hotwired/turbo: Turbo.session.refresh(), its 150 ms
 //   debounce set to 0 so both measure the work alone): the time from the
 //   call to the changed row on screen, and the longest task (the
-//   PerformanceObserver "longtask" entries) meanwhile.
+//   PerformanceObserver "longtask" entries) meanwhile. The floor: the same
+//   cell changed by hand (textContent), which costs the browser's own
+//   style and layout of the table, the part no morph can avoid.
+// - tabs: 5 tabs of the demo in one browser context (as a profile's tabs),
+//   N publishes: WebSockets opened and refetches at the origin per publish;
+//   beside it 5 tabs in 5 contexts (no sharing: what every tab cost before).
 // Same servers as the end-to-end tests: redis-server, livegate, the demo.
 
 import fs from 'node:fs';
@@ -33,6 +38,7 @@ const opt = (name, dflt) => {
   return v;
 };
 const only = opt('--only', '');
+if (only && !['latency', 'morph', 'tabs'].includes(only)) throw new Error(`--only latency|morph|tabs, not ${only}`);
 const runs = Number(opt('--runs', '20'));
 if (args[0]) process.env.LIVEGATE_BIN = path.resolve(args[0]);
 
@@ -130,7 +136,8 @@ async function oneMorph(stack, page, turbo, rev) {
       };
       check();
     });
-    if (turbo) window.Turbo.session.refresh(location.href);
+    if (turbo === 'floor') cell().textContent = `rev ${rev}`;
+    else if (turbo) window.Turbo.session.refresh(location.href);
     else window.livegate.refresh();
     const t1 = await done;
     // Let the frame after the change paint, and late longtask entries come.
@@ -147,9 +154,9 @@ async function morph(stack, browser) {
   const out = [];
   let rev = 1000;
   for (const n of [2000, 10000]) {
-    for (const turbo of [false, true]) {
-      const page = await newPage(browser, `${stack.demoUrls[0]}/rows?n=${n}${turbo ? '&turbo=1' : ''}`);
-      if (turbo) {
+    for (const turbo of ['floor', false, true]) {
+      const page = await newPage(browser, `${stack.demoUrls[0]}/rows?n=${n}${turbo === true ? '&turbo=1' : ''}`);
+      if (turbo === true) {
         await page.waitForFunction(() => window.Turbo && window.Turbo.session);
         await page.evaluate(() => { window.Turbo.session.pageRefreshDebouncePeriod = 0; });
       } else {
@@ -167,12 +174,45 @@ async function morph(stack, browser) {
         morphMs.push(r.morph);
         await sleep(200);
       }
-      out.push({ rows: n, client: turbo ? `Turbo ${turboVersion}` : 'livegate.js', refresh: summary(ms), longestTask: summary(longest),
-        ...(turbo ? {} : { parse: summary(parse), morph: summary(morphMs) }) });
+      const client = turbo === 'floor' ? 'by hand (the floor)' : turbo ? `Turbo ${turboVersion}` : 'livegate.js';
+      out.push({ rows: n, client, refresh: summary(ms), longestTask: summary(longest),
+        ...(turbo === false ? { parse: summary(parse), morph: summary(morphMs) } : {}) });
       await page.context().close();
     }
   }
   await redisCli(stack.redisPort, ['DEL', 'demo:rows:rev']);
+  return out;
+}
+
+// 5 tabs, N publishes: WebSockets and origin refetches, shared or not.
+async function tabs(stack, browser) {
+  const out = [];
+  for (const shared of [true, false]) {
+    const contexts = [];
+    const pages = [];
+    let sockets = 0;
+    for (let i = 0; i < 5; i++) {
+      if (!shared || !contexts.length) contexts.push(await browser.newContext({ viewport: { width: 900, height: 700 } }));
+      const page = await contexts.at(-1).newPage();
+      page.on('websocket', () => { sockets++; });
+      await page.goto(stack.demoUrls[0]);
+      await page.waitForFunction(() => document.getElementById('status').textContent === 'live');
+      pages.push(page);
+    }
+    const n = Math.max(5, Math.floor(runs / 2));
+    const before = (await stack.stats()).refetches;
+    for (let i = 0; i < n; i++) {
+      const id = 60000 + i + (shared ? 0 : 1000);
+      await redisCli(stack.redisPort, ['HSET', 'demo:todos', String(id), JSON.stringify({ title: `tabs ${i}`, done: false })]);
+      await stack.publish('todos', 'tabs');
+      for (const p of pages) await p.waitForSelector(`#todo-${id}`, { state: 'attached' });
+      await sleep(500);
+    }
+    await sleep(1500);
+    const refetches = (await stack.stats()).refetches - before;
+    out.push({ tabs: 5, contexts: contexts.length, websockets: sockets, publishes: n, refetchesPerPublish: refetches / n });
+    for (const c of contexts) await c.close();
+  }
   return out;
 }
 
@@ -182,9 +222,12 @@ let browser;
 try {
   await stack.start();
   browser = await launch();
-  const result = { date: new Date().toISOString(), cpus: os.cpus().length, chromium: browser.version(), runs };
+  const result = { date: new Date().toISOString(), cpus: os.cpus().length, chromium: browser.version(), runs,
+    loadAverageBefore: os.loadavg().map((l) => Math.round(l * 10) / 10) };
   if (!only || only === 'latency') result.latency = await latency(stack, browser);
   if (!only || only === 'morph') result.morph = await morph(stack, browser);
+  if (!only || only === 'tabs') result.tabs = await tabs(stack, browser);
+  result.loadAverage = os.loadavg().map((l) => Math.round(l * 10) / 10);
   console.log(JSON.stringify(result, null, 2));
 } finally {
   if (browser) await browser.close();

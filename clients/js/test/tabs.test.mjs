@@ -220,3 +220,22 @@ test('without Web Locks every tab connects by itself, as before', async () => {
   await settle();
   assert.equal(ws.conns.length, 3);
 });
+
+test('a follower\'s health is the leader\'s connection: not reachable, then Redis down for a tab that joins late', async () => {
+  const x = browser();
+  const [a, b] = [x.open('a'), x.open('b')];
+  await tick(x);
+  x.ws.last().drop(1006); // the leader cannot reach livegate
+  await x.base.advance(4000);
+  assert.equal(b.events.find((e) => e.name === 'degraded').detail.reason, 'connection');
+  const c = x.ws.last(); // the leader's next try opens, but Redis is down: no subscription
+  c.open();
+  await tick(x);
+  c.frame({ type: 'status', redis: 'down' });
+  const late = x.open('c');
+  await x.base.advance(4000);
+  assert.equal(late.events.find((e) => e.name === 'degraded').detail.reason, 'redis');
+  c.frame({ type: 'subscribed', channels: ['todos'] });
+  await tick(x);
+  for (const t of [a, b, late]) assert.equal(count(t, 'restored'), 1, t.name);
+});

@@ -10,10 +10,10 @@
  *
  * To the connection above it this is a transport like the WebSocket:
  *   open(ep, on, token) -> { send(message), close(), pings }
- * A follower's transport opens at once and "subscribes" when the leader's
- * connection is subscribed; a leader's is its inner transport's. A
- * follower's transport closes with HANDOFF when its leader changes or
- * loses its connection, and the connection reopens it at once.
+ * A follower's transport opens and "subscribes" when the leader's
+ * connection does (so its health is the leader's); a leader's is its inner
+ * transport's. A follower's transport closes with HANDOFF when its leader
+ * changes or loses its connection, and the connection reopens it at once.
  *
  * Without Web Locks or BroadcastChannel, or when the lock holder does not
  * answer within HELLO_TIMEOUT_MS (another version of the script, say), a
@@ -52,8 +52,12 @@ function createMember(env, inner, key, listeners) {
   let role = 'pending'; // leader | follower | solo | gone
   let epoch = ''; // the leader's id ('' while a follower does not know it)
   let seq = 0; // number of the last frame relayed (leader) or received (follower)
-  let up = false; // the leader's connection is subscribed
+  // The leader's connection, as this tab knows it: open, subscribed (to
+  // these channels), and livegate's last word on its Redis link.
+  let open = false;
+  let up = false;
   let channels = [];
+  let redis = '';
   let handle = null;
   let release = null; // leader: gives the lock back
   let helloTimer = 0;
@@ -76,7 +80,8 @@ function createMember(env, inner, key, listeners) {
   }
 
   function lost() {
-    up = false;
+    open = up = false;
+    redis = '';
     if (role === 'leader') post({ t: 'down', epoch, seq: ++seq });
   }
 
@@ -93,7 +98,10 @@ function createMember(env, inner, key, listeners) {
     let mine = null;
     mine = inner(h.ep, {
       opened: () => {
-        if (h.inner === mine) h.on.opened();
+        if (h.inner !== mine) return;
+        open = true;
+        if (role === 'leader') post({ t: 'open', epoch, seq: ++seq });
+        h.on.opened();
       },
       frame: (m) => {
         if (h.inner !== mine) return;
@@ -110,13 +118,26 @@ function createMember(env, inner, key, listeners) {
     h.inner = mine;
   }
 
-  // A follower's transport is open at once; subscribed once the leader is.
-  function attachFollower(h) {
-    later(env, () => {
-      if (handle !== h) return;
+  // Brings a follower's transport up to the leader's connection: open
+  // once it is, subscribed once it is, and Redis down if livegate said so.
+  function tell(h) {
+    if (!h || h !== handle || !epoch) return;
+    if (open && !h.opened) {
+      h.opened = true;
       h.on.opened();
-      if (epoch && up && handle === h) h.on.frame({ type: 'subscribed', channels });
-    });
+    }
+    if (up && h.opened && !h.subscribed && handle === h) {
+      h.subscribed = true;
+      h.on.frame({ type: 'subscribed', channels });
+    }
+    if (redis === 'down' && h.opened && !h.toldRedis && handle === h) {
+      h.toldRedis = true;
+      h.on.frame({ type: 'status', redis });
+    }
+  }
+
+  function attachFollower(h) {
+    later(env, () => tell(h));
   }
 
   function hello() {
@@ -160,33 +181,40 @@ function createMember(env, inner, key, listeners) {
   function receive(m) {
     if (!m || typeof m !== 'object' || role === 'gone') return;
     if (m.t === 'hello' && role === 'leader') {
-      post({ t: 'state', to: m.from, epoch, seq, up, channels });
+      post({ t: 'state', to: m.from, epoch, seq, open, up, channels, redis });
     } else if (role === 'follower') {
       if (m.t === 'state' && m.to === id && !epoch) {
         env.clearTimeout(helloTimer);
         helloTimer = 0;
-        epoch = m.epoch;
-        seq = m.seq;
-        up = m.up;
+        ({ epoch, seq, open, up, redis } = m);
         channels = m.channels || [];
-        const h = handle;
-        if (up && h) later(env, () => handle === h && h.on.frame({ type: 'subscribed', channels }));
+        attachFollower(handle);
+      } else if (m.t === 'open' && m.epoch === epoch) {
+        seq = m.seq;
+        open = true;
+        tell(handle);
       } else if (m.t === 'frame' && m.epoch === epoch) {
         seq = m.seq;
         if (m.m.type === 'subscribed') {
           up = true;
           channels = m.m.channels || [];
+          tell(handle);
+        } else {
+          if (m.m.type === 'status') redis = m.m.redis;
+          tell(handle);
+          if (handle && handle.opened) handle.on.frame(m.m);
         }
-        if (handle) handle.on.frame(m.m);
       } else if ((m.t === 'down' || m.t === 'bye') && m.epoch === epoch) {
-        up = false;
+        open = up = false;
+        redis = '';
         seq = m.seq || seq;
         if (m.t === 'bye') epoch = '';
         drop(HANDOFF, m.t === 'bye' ? 'the leading tab left' : 'the leading tab lost its connection');
       } else if (m.t === 'leader' && m.epoch !== epoch) {
         const had = epoch;
         epoch = '';
-        up = false;
+        open = up = false;
+        redis = '';
         if (had) drop(HANDOFF, 'another tab leads now');
         if (had || !helloTimer) hello();
       }
@@ -218,14 +246,19 @@ function createMember(env, inner, key, listeners) {
       if (m.type === 'subscribed') {
         up = true;
         channels = Array.isArray(m.channels) ? m.channels : [];
+      } else if (m.type === 'status') {
+        redis = m.redis;
       }
       if (role === 'leader' && RELAYED[m.type]) post({ t: 'frame', epoch, seq: ++seq, m });
     },
     lost,
-    // The connection opens its transport (or brings one it had in another group).
-    attach(h) {
+    // The connection opens its transport, or brings the one it had in
+    // another group (wasOpen: that one is open).
+    attach(h, wasOpen) {
       h.member = self;
       handle = h;
+      h.opened = h.subscribed = h.toldRedis = false; // what this group told it
+      if (h.inner) open = !!wasOpen;
       if (h.inner) {
         if (role === 'follower') drop(HANDOFF, 'another tab leads these channels');
       } else if (role === 'leader' || role === 'solo') {
@@ -244,10 +277,13 @@ function createMember(env, inner, key, listeners) {
       handle = null;
       closeInner(h);
     },
-    // Lets the handle go to another group, its real transport with it.
+    // Lets the handle go to another group, its real transport with it;
+    // returns whether that is open.
     release(h) {
+      const wasOpen = open;
       if (h === handle) handle = null;
       if (h.inner) lost();
+      return wasOpen;
     },
     // Leaves the group: the next tab in line leads.
     leave() {
@@ -307,10 +343,10 @@ export function tabsTransport(innerFactory) {
           if (msg && msg.type === 'subscribe' && h.member && groupKey(ep, msg.token) !== h.member.key) {
             // The page follows other channels now: join their group, and
             // keep the connection if this tab leads that group too.
-            h.member.release(h);
+            const wasOpen = h.member.release(h);
             h.token = msg.token;
             if (h.inner) h.inner.send(msg);
-            memberFor(groupKey(ep, msg.token)).attach(h);
+            memberFor(groupKey(ep, msg.token)).attach(h, wasOpen);
             return true;
           }
           return h.member ? h.member.send(h, msg) : false;
