@@ -9,6 +9,9 @@ a POST, and the same table under Turbo 8 for the side-by-side benchmark.
                        &anchor=none renders `overflow-anchor: none` (a browser
                        without CSS scroll anchoring, like Safari);
                        &turbo=1 renders Turbo 8 instead of livegate.js.
+  GET /fixture         a page whose body is the Redis key demo:fixture, as
+                       it is (the morph tests write what the server renders),
+                       following the channel "fixture".
   GET /turbo.js        the file named by $TURBO_JS (npm @hotwired/turbo's
                        dist/turbo.es2017-umd.js), for /rows?turbo=1.
   GET /private         needs the cookie demo_session (POST /login sets it);
@@ -123,11 +126,18 @@ ADD_FORM = """<form id="add" method="post" action="/add">
 <ul id="todos">{items}</ul>"""
 
 
+def fixture_page(app, query):
+    body = app.todos.redis.execute("GET", "demo:fixture") or ""
+    return SESSION_PAGE.format(title="Fixture", head=app.script_tag(["fixture"], query), body=body)
+
+
 def get(handler, path, query):
     """Serves a GET of one of these pages; returns False for other paths."""
     app = handler.app
     if path == "/rows":
         handler.send(200, rows_page(app, query))
+    elif path == "/fixture":
+        handler.send(200, fixture_page(app, query))
     elif path == "/turbo.js":
         turbo = app.env.get("TURBO_JS")
         if not turbo:

@@ -15,7 +15,7 @@
 export const PAGE_WAIT_MS = 10000;
 const KEEP_MS = 10000;
 const MAX_KEPT = 8;
-const MAX_SHARED_CHARS = 8 * 1024 * 1024; // bigger pages are fetched by each tab
+const MAX_SHARED_CHARS = 8 * 1024 * 1024; // bigger pages are fetched by each tab; also what is kept in all
 
 function withoutHash(url) {
   const i = url.indexOf('#');
@@ -44,7 +44,13 @@ export function sharedFetch(group, fetchPage, env) {
   function keep(url, seq, answer) {
     kept.delete(url);
     kept.set(url, { seq, answer, at: env.now() });
-    while (kept.size > MAX_KEPT) kept.delete(kept.keys().next().value);
+    let chars = 0;
+    for (const k of kept.values()) chars += k.answer.body.length;
+    while (kept.size > MAX_KEPT || chars > MAX_SHARED_CHARS) {
+      const oldest = kept.keys().next().value;
+      chars -= kept.get(oldest).answer.body.length;
+      kept.delete(oldest);
+    }
   }
 
   // Leader: an answer fetched after frame `seen`, one fetch per URL.
