@@ -89,11 +89,14 @@ test('attributes and text change in place; what the user owns stays', { timeout:
   });
 });
 
-test('a new <script> is not run; a new data script is added', { timeout: 60000 }, async () => {
+test('a new <script> is not run, nor one inside a new element; a new data script is added', { timeout: 60000 }, async () => {
   await fixture('<p id="p">v1</p>', async (page, next) => {
     await next('<p id="p">v2</p><script>window.__ran = true</script>' +
+      '<div id="new"><script>window.__ranInside = true</script></div>' +
       '<script type="application/json" id="data">{"v":2}</script>');
     assert.equal(await page.evaluate(() => window.__ran), undefined);
+    assert.equal(await page.evaluate(() => window.__ranInside), undefined);
+    assert.ok(await page.$('#new'));
     assert.equal(await page.textContent('#data'), '{"v":2}');
   });
 });
