@@ -6,69 +6,27 @@
 // counters (GET /__stats) only count that test's refetches.
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { countEvents, events, launch, openPage, waitForEvent } from './lib/browser.mjs';
+import { test } from 'node:test';
+import { countEvents, events, openPage, waitForEvent } from './lib/browser.mjs';
 import { sleep, waitFor } from './lib/procs.mjs';
-import { Stack, redisCli, repoRoot } from './lib/stack.mjs';
+import { redisCli } from './lib/stack.mjs';
+import * as suite from './lib/suite.mjs';
 
-// Long enough for any refetch the script might still owe (debounce is 150 ms)
-// to have reached the demo; used before asserting that none more came.
-const SETTLE_MS = 1500;
-
-const artifacts = process.env.LIVEGATE_BROWSER_ARTIFACTS
-  || path.join(process.env.MESON_BUILD_ROOT || path.join(repoRoot, 'build'), 'tests/browser/artifacts');
+const { SETTLE_MS } = suite;
 
 let stack;
 let browser;
-
-before(async () => {
-  fs.mkdirSync(artifacts, { recursive: true });
-  // Only what an earlier run of this file left: screenshots and server logs.
-  for (const f of fs.readdirSync(artifacts)) {
-    if (/\.(png|log)$/.test(f)) fs.rmSync(path.join(artifacts, f), { force: true });
-  }
-  console.log(`artifacts (screenshots, server logs): ${artifacts}`);
-  // demo0: default token lifetime; demo1: 3 s tokens for the expiry test.
-  stack = new Stack({ artifacts, demoCount: 2, demoEnv: [{}, { TOKEN_TTL: '3' }] });
-  try {
-    await stack.start();
-    browser = await launch();
-  } catch (e) {
-    for (const p of [stack.redis, stack.livegate, ...(stack.demos || [])]) {
-      if (p) console.log(`# ---- ${p.name} log tail:\n${p.tail(15).replace(/^/gm, '# ')}`);
-    }
-    throw e;
-  }
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (stack) await stack.stop();
+let artifacts;
+// demo0: default token lifetime; demo1: 3 s tokens for the expiry test.
+suite.useStack('e2e', { demoCount: 2, demoEnv: [{}, { TOKEN_TTL: '3' }] }, (s) => {
+  ({ stack, browser, artifacts } = s);
 });
 
 const demo = () => stack.demoUrls[0];
-
-// Stores a todo straight into Redis, as another backend process would.
-function putTodo(id, title) {
-  return redisCli(stack.redisPort, ['HSET', 'demo:todos', String(id), JSON.stringify({ title, done: false })]);
-}
-
-// The demo's GET / counters minus a baseline taken earlier.
-async function delta(base, i = 0) {
-  const now = await stack.stats(i);
-  return { refetches: now.refetches - base.refetches, pageLoads: now.page_loads - base.page_loads };
-}
-
-async function withPagesOpts(url, opts, fn) {
-  const page = await openPage(browser, url, opts);
-  try {
-    return await fn(page);
-  } finally {
-    await page.context().close();
-  }
-}
+const putTodo = (id, title) => suite.putTodo(stack, id, title);
+const delta = (base, i = 0) => suite.delta(stack, base, { i });
+const withPagesOpts = (url, opts, fn) => suite.withPage(browser, url, fn, opts);
 
 async function withPages(n, url, fn) {
   const pages = [];

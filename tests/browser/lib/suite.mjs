@@ -13,8 +13,8 @@ import { Stack, redisCli, repoRoot } from './stack.mjs';
 export const SETTLE_MS = 1500;
 
 // Registers before/after hooks; the returned object has .stack and .browser
-// once they ran. opts: Stack's options.
-export function useStack(name, opts = {}) {
+// once they ran (and ready(it) is called then). opts: Stack's options.
+export function useStack(name, opts = {}, ready = () => {}) {
   const artifacts = process.env.LIVEGATE_BROWSER_ARTIFACTS
     || path.join(process.env.MESON_BUILD_ROOT || path.join(repoRoot, 'build'), `tests/browser/artifacts-${name}`);
   const s = { stack: null, browser: null, artifacts };
@@ -28,6 +28,7 @@ export function useStack(name, opts = {}) {
     try {
       await s.stack.start();
       s.browser = await launch();
+      ready(s);
     } catch (e) {
       for (const p of [s.stack.redis, s.stack.livegate, ...(s.stack.demos || [])]) {
         if (p) console.log(`# ---- ${p.name} log tail:\n${p.tail(15).replace(/^/gm, '# ')}`);
