@@ -14,15 +14,19 @@ Environment:
   REDIS_URL             where todos are stored (default redis://127.0.0.1:6379)
   TOKEN_TTL             token lifetime in seconds (default: livegate's)
 
-GET /__stats answers {"page_loads", "refetches", "total"}: GET / requests
-served, split by the X-Livegate-Refetch header, so tests can count refetches.
+GET /__stats answers {"page_loads", "refetches", "total", "by_path"}: GET
+requests served, split by the X-Livegate-Refetch header, so tests can count
+refetches.
 
 Hooks for the browser tests (harmless otherwise):
   Redis key demo:channels   comma list of channels the tokens name (default todos)
-  GET /?fallback=reload     renders the script tag with data-fallback="reload"
-  GET /?spread=MS           renders the script tag with data-spread="MS"
+  GET /?fallback=reload     renders the script tag with data-fallback="reload";
+                            likewise spread, debounce, max_rate and url set
+                            data-spread, data-debounce, data-max-rate, data-url
+  GET /?token=JWT           renders this token instead of minting one
   GET /?refetch_status=NNN  answers refetches (X-Livegate-Refetch: 1) with
                             status NNN instead of the page
+  testpages.py              pages for tests and benchmarks (/rows, /private, ...)
 """
 
 import html
@@ -33,6 +37,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+import testpages
 from livegate_api import Livegate, LivegateError
 from resp import Redis, RedisError
 
@@ -45,17 +50,24 @@ MAX_TITLE = 200
 
 
 class Stats:
+    """GET requests served, split by the X-Livegate-Refetch header; in
+    total and by path."""
+
     def __init__(self):
         self.lock = threading.Lock()
         self.page_loads = 0
         self.refetches = 0
+        self.by_path = {}
 
-    def count(self, refetch):
+    def count(self, path, refetch):
         with self.lock:
             if refetch:
                 self.refetches += 1
             else:
                 self.page_loads += 1
+            if path in self.by_path or len(self.by_path) < 64:
+                entry = self.by_path.setdefault(path, {"page_loads": 0, "refetches": 0})
+                entry["refetches" if refetch else "page_loads"] += 1
 
     def snapshot(self):
         with self.lock:
@@ -63,6 +75,7 @@ class Stats:
                 "page_loads": self.page_loads,
                 "refetches": self.refetches,
                 "total": self.page_loads + self.refetches,
+                "by_path": {k: dict(v) for k, v in self.by_path.items()},
             }
 
 
@@ -111,7 +124,8 @@ li.done span {{ text-decoration: line-through; color: #888; }}
 li form {{ display: inline; }}
 #status {{ float: right; font-size: .8rem; padding: .1rem .5rem; border-radius: 1rem; background: #eee; }}
 #status.on {{ background: #c8f7c5; }}
-.playground > * {{ display: block; margin: .5rem 0; }}
+/* not the dialog: display: block would draw it while closed */
+.playground > :not(dialog) {{ display: block; margin: .5rem 0; }}
 #editable {{ border: 1px dashed #999; padding: .3rem; }}
 #spacer {{ height: 2000px; border-left: 4px solid #eee; padding-left: .5rem; color: #888; }}
 </style>
@@ -158,6 +172,7 @@ ITEM = """<li id="todo-{id}" class="{cls}"><span>{title}</span>
 
 class App:
     def __init__(self, env):
+        self.env = env
         self.public_url = env.get("LIVEGATE_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/")
         self.livegate = Livegate(env.get("LIVEGATE_PRIVATE_URL", "http://127.0.0.1:8081"),
                                  env.get("LIVEGATE_API_KEY", ""))
@@ -173,22 +188,37 @@ class App:
         names = [c.strip() for c in (raw or CHANNEL).split(",") if c.strip()]
         return names or [CHANNEL]
 
-    def render(self, fallback=None, spread=None):
+    # Attributes of the script tag the browser tests and benchmarks set
+    # through the page's query string (docs/script.md, "Attributes").
+    TAG_OPTIONS = ("fallback", "spread", "debounce", "max-rate", "url")
+
+    def script_tag(self, channels, query):
+        """The livegate <script> tag with a token for these channels.
+
+        query (parsed, may be empty) may set the tag's data-* attributes and
+        `token`, a token to render instead of a fresh one (the tests of
+        refused and expired tokens)."""
+        given = (query.get("token") or [""])[0]
+        try:
+            token = given or self.livegate.token(channels, self.token_ttl)
+        except LivegateError as e:
+            # The page still works, just not live; say so where it is seen.
+            print(f"demo: cannot mint a token: {e}", file=sys.stderr)
+            return "<!-- livegate unavailable: no live updates -->"
+        extra = ""
+        for name in self.TAG_OPTIONS:
+            value = (query.get(name.replace("-", "_")) or [""])[0]
+            if value:
+                extra += f' data-{name}="{html.escape(value)}"'
+        return (f'<script src="{html.escape(self.public_url)}/livegate.js" '
+                f'data-token="{html.escape(token)}"{extra} async></script>')
+
+    def render(self, query):
         with self.render_lock:
             self.renders += 1
             render_no = self.renders
         items = self.todos.all()
-        try:
-            token = self.livegate.token(self.channels(), self.token_ttl)
-            extra = ' data-fallback="reload"' if fallback == "reload" else ""
-            if spread and spread.isdigit():
-                extra += f' data-spread="{int(spread)}"'
-            script_tag = (f'<script src="{html.escape(self.public_url)}/livegate.js" '
-                          f'data-token="{html.escape(token)}"{extra} async></script>')
-        except LivegateError as e:
-            # The page still works, just not live; say so where it is seen.
-            print(f"demo: cannot mint a token: {e}", file=sys.stderr)
-            script_tag = "<!-- livegate unavailable: no live updates -->"
+        script_tag = self.script_tag(self.channels(), query)
         done = sum(1 for _, t in items if t.get("done"))
         rows = "\n".join(
             ITEM.format(id=i, cls="done" if t.get("done") else "",
@@ -231,24 +261,24 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urlsplit(self.path)
         path, query = url.path, parse_qs(url.query)
-        if path == "/":
-            refetch = self.headers.get("X-Livegate-Refetch") == "1"
-            self.app.stats.count(refetch)
-            status = (query.get("refetch_status") or [""])[0]
-            if refetch and status.isdigit() and 200 <= int(status) <= 599:
-                self.send(int(status), "<!doctype html><title>Failing on purpose</title><p>refetch_status</p>")
-                return
-            try:
-                self.send(200, self.app.render((query.get("fallback") or [None])[0],
-                                               (query.get("spread") or [None])[0]))
-            except (RedisError, OSError) as e:
-                self.send(503, f"<!doctype html><title>Unavailable</title><p>Redis: {html.escape(str(e))}</p>")
-        elif path == "/__stats":
-            self.send(200, json.dumps(self.app.stats.snapshot()), "application/json")
-        elif path == "/healthz":
-            self.send(200, "ok", "text/plain")
-        else:
-            self.send(404, "<!doctype html><title>Not found</title><p>Not found</p>")
+        refetch = self.headers.get("X-Livegate-Refetch") == "1"
+        if path not in ("/__stats", "/healthz", "/favicon.ico", "/turbo.js"):
+            self.app.stats.count(path, refetch)
+        try:
+            if path == "/":
+                status = (query.get("refetch_status") or [""])[0]
+                if refetch and status.isdigit() and 200 <= int(status) <= 599:
+                    self.send(int(status), "<!doctype html><title>Failing on purpose</title><p>refetch_status</p>")
+                    return
+                self.send(200, self.app.render(query))
+            elif path == "/__stats":
+                self.send(200, json.dumps(self.app.stats.snapshot()), "application/json")
+            elif path == "/healthz":
+                self.send(200, "ok", "text/plain")
+            elif not testpages.get(self, path, query):
+                self.send(404, "<!doctype html><title>Not found</title><p>Not found</p>")
+        except (RedisError, OSError) as e:
+            self.send(503, f"<!doctype html><title>Unavailable</title><p>Redis: {html.escape(str(e))}</p>")
 
     def do_POST(self):
         path = self.path.split("?", 1)[0]
@@ -272,6 +302,8 @@ class Handler(BaseHTTPRequestHandler):
                 if self.app.todos.toggle(int(parts[1])):
                     self.app.changed(parts[1], "toggled")
                 self.redirect_home()
+                return
+            if testpages.post(self, path, form):
                 return
         except (RedisError, OSError) as e:
             self.send(503, f"<p>Redis: {html.escape(str(e))}</p>")

@@ -6,69 +6,27 @@
 // counters (GET /__stats) only count that test's refetches.
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { countEvents, events, launch, openPage, waitForEvent } from './lib/browser.mjs';
+import { test } from 'node:test';
+import { countEvents, events, openPage, waitForEvent } from './lib/browser.mjs';
 import { sleep, waitFor } from './lib/procs.mjs';
-import { Stack, redisCli, repoRoot } from './lib/stack.mjs';
+import { redisCli } from './lib/stack.mjs';
+import * as suite from './lib/suite.mjs';
 
-// Long enough for any refetch the script might still owe (debounce is 150 ms)
-// to have reached the demo; used before asserting that none more came.
-const SETTLE_MS = 1500;
-
-const artifacts = process.env.LIVEGATE_BROWSER_ARTIFACTS
-  || path.join(process.env.MESON_BUILD_ROOT || path.join(repoRoot, 'build'), 'tests/browser/artifacts');
+const { SETTLE_MS } = suite;
 
 let stack;
 let browser;
-
-before(async () => {
-  fs.mkdirSync(artifacts, { recursive: true });
-  // Only what an earlier run of this file left: screenshots and server logs.
-  for (const f of fs.readdirSync(artifacts)) {
-    if (/\.(png|log)$/.test(f)) fs.rmSync(path.join(artifacts, f), { force: true });
-  }
-  console.log(`artifacts (screenshots, server logs): ${artifacts}`);
-  // demo0: default token lifetime; demo1: 3 s tokens for the expiry test.
-  stack = new Stack({ artifacts, demoCount: 2, demoEnv: [{}, { TOKEN_TTL: '3' }] });
-  try {
-    await stack.start();
-    browser = await launch();
-  } catch (e) {
-    for (const p of [stack.redis, stack.livegate, ...(stack.demos || [])]) {
-      if (p) console.log(`# ---- ${p.name} log tail:\n${p.tail(15).replace(/^/gm, '# ')}`);
-    }
-    throw e;
-  }
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (stack) await stack.stop();
+let artifacts;
+// demo0: default token lifetime; demo1: 3 s tokens for the expiry test.
+suite.useStack('e2e', { demoCount: 2, demoEnv: [{}, { TOKEN_TTL: '3' }] }, (s) => {
+  ({ stack, browser, artifacts } = s);
 });
 
 const demo = () => stack.demoUrls[0];
-
-// Stores a todo straight into Redis, as another backend process would.
-function putTodo(id, title) {
-  return redisCli(stack.redisPort, ['HSET', 'demo:todos', String(id), JSON.stringify({ title, done: false })]);
-}
-
-// The demo's GET / counters minus a baseline taken earlier.
-async function delta(base, i = 0) {
-  const now = await stack.stats(i);
-  return { refetches: now.refetches - base.refetches, pageLoads: now.page_loads - base.page_loads };
-}
-
-async function withPagesOpts(url, opts, fn) {
-  const page = await openPage(browser, url, opts);
-  try {
-    return await fn(page);
-  } finally {
-    await page.context().close();
-  }
-}
+const putTodo = (id, title) => suite.putTodo(stack, id, title);
+const delta = (base, i = 0) => suite.delta(stack, base, { i });
+const withPagesOpts = (url, opts, fn) => suite.withPage(browser, url, fn, opts);
 
 async function withPages(n, url, fn) {
   const pages = [];
@@ -85,7 +43,9 @@ test('a publish through redis-cli updates the page without a reload', { timeout:
     assert.equal(await page.evaluate(() => typeof window.Idiomorph), 'undefined', 'the morph library leaks no global');
     assert.deepEqual(await page.evaluate(() => Object.keys(window.livegate).sort()), ['connect', 'disconnect', 'refresh', 'setToken']);
     await page.evaluate(() => { window.__marker = 'still here'; });
+    assert.equal(await page.isVisible('#dialog'), false, 'the closed <dialog> is not drawn');
     await page.click('#open-dialog');
+    assert.equal(await page.isVisible('#dialog'), true);
     const titleBefore = await page.title();
     const dialogBefore = await page.textContent('#dialog-body');
     const base = await stack.stats();
@@ -121,12 +81,18 @@ test('typed text, focus, selection, scroll, open <details> and permanent element
       document.getElementById('note').setSelectionRange(2, 7);
       window.scrollTo(0, 400);
     });
-    const before = await page.evaluate(() => ({ y: window.scrollY, summary: document.querySelector('#more summary').textContent }));
+    const before = await page.evaluate(() => {
+      // What the user is looking at: the element at the top of the viewport.
+      window.__seen = document.elementFromPoint(450, 5);
+      return { y: window.scrollY, top: window.__seen.getBoundingClientRect().top,
+        summary: document.querySelector('#more summary').textContent };
+    });
     assert.equal(before.y, 400, 'the page is tall enough to scroll');
 
     await putTodo(1002, 'arrives while the user types');
     await stack.publish('todos', JSON.stringify({ entity: 'todos', id: '1002', action: 'created' }));
-    await page.waitForSelector('#todo-1002', { state: 'attached', timeout: 10000 });
+    await waitForEvent(page, 'refreshed', 1);
+    assert.ok(await page.$('#todo-1002'));
 
     const after = await page.evaluate(() => {
       const note = document.getElementById('note');
@@ -139,6 +105,7 @@ test('typed text, focus, selection, scroll, open <details> and permanent element
         detailsOpen: document.getElementById('more').open,
         summary: document.querySelector('#more summary').textContent,
         y: window.scrollY,
+        top: window.__seen.isConnected ? window.__seen.getBoundingClientRect().top : NaN,
         status: document.getElementById('status').textContent,
       };
     });
@@ -149,7 +116,8 @@ test('typed text, focus, selection, scroll, open <details> and permanent element
     assert.equal(after.editable, 'Edit this text. plus mine');
     assert.equal(after.detailsOpen, true);
     assert.notEqual(after.summary, before.summary, 'the open <details> itself was updated');
-    assert.equal(after.y, 400);
+    assert.ok(after.y > 400, 'a todo was added above the viewport: the page scrolled down with it');
+    assert.ok(Math.abs(after.top - before.top) <= 1, `what the user looked at stayed (${before.top} -> ${after.top})`);
     assert.equal(after.status, 'live', 'data-livegate-permanent content is the page\'s, not the server\'s');
     await page.screenshot({ path: path.join(artifacts, 'preserve-after.png') });
   });
@@ -249,29 +217,30 @@ test('livegate.disconnect() stops updates; connect() resumes them with one catch
   });
 });
 
-test('a burst of 50 publishes costs the origin at most 2 refetches', { timeout: 60000 }, async () => {
+test('a burst of 50 publishes costs the origin at most 2 refetches per 150 ms window', { timeout: 60000 }, async () => {
   await withPages(1, demo(), async (page) => {
     const base = await stack.stats();
     await stack.pipe(Array.from({ length: 50 }, (_, i) => `PUBLISH todos burst-${i}`));
     // One invalidate per PUBLISH (contract): a page that keeps up hears all 50.
     await waitFor('the burst\'s last invalidation to reach the page', async () =>
       (await events(page, 'invalidate')).some((e) => e.detail.data === 'burst-49'));
-    const heard = (await events(page, 'invalidate')).map((e) => e.detail.data).filter((d) => String(d).startsWith('burst-'));
-    assert.deepEqual(heard, Array.from({ length: 50 }, (_, i) => `burst-${i}`));
+    const burst = (await events(page, 'invalidate')).filter((e) => String(e.detail.data).startsWith('burst-'));
+    assert.deepEqual(burst.map((e) => e.detail.data), Array.from({ length: 50 }, (_, i) => `burst-${i}`));
     await waitFor('a refetch', async () => (await delta(base)).refetches >= 1);
     await sleep(SETTLE_MS);
     const d = await delta(base);
-    assert.ok(d.refetches >= 1 && d.refetches <= 2, `refetches: ${d.refetches}`);
+    // The first invalidation refetches at once; the rest of a burst that
+    // fits in the 150 ms window costs one trailing refetch. On a loaded
+    // machine the 50 frames may take longer to arrive: one more per window.
+    const span = burst.at(-1).at - burst[0].at;
+    assert.ok(d.refetches >= 1 && d.refetches <= 1 + Math.ceil((span + 1) / 150),
+      `refetches: ${d.refetches} for a burst over ${span} ms`);
     assert.equal(d.pageLoads, 0);
-    // When the whole burst landed inside the 150 ms debounce window (the usual
-    // case on loopback), the debounce alone must make it a single refetch.
-    const at = (await events(page, 'invalidate')).filter((e) => String(e.detail.data).startsWith('burst-')).map((e) => e.at);
-    if (Math.max(...at) - Math.min(...at) < 100) assert.equal(d.refetches, 1, 'one refetch for a burst inside the debounce window');
   });
 });
 
-test('data-spread delays the refetch by a random part of the window', { timeout: 60000 }, async () => {
-  // Math.random pinned to 0.9: the refetch must wait debounce + 0.9 * spread.
+test('data-spread delays the refetch by a random part of the spread', { timeout: 60000 }, async () => {
+  // Math.random pinned to 0.9: the refetch must wait 0.9 * spread.
   const pin = () => { Math.random = () => 0.9; };
   await withPagesOpts(demo() + '?spread=2000', { initScript: pin }, async (page) => {
     const base = await stack.stats();
@@ -279,7 +248,7 @@ test('data-spread delays the refetch by a random part of the window', { timeout:
     await waitForEvent(page, 'refreshed', 1);
     const inv = (await events(page, 'invalidate')).find((e) => e.detail.data === 'spread-me');
     const done = (await events(page, 'refreshed'))[0];
-    assert.ok(done.at - inv.at >= 150 + 0.9 * 2000 - 50, `refetched ${done.at - inv.at} ms after the invalidate`);
+    assert.ok(done.at - inv.at >= 0.9 * 2000 - 50, `refetched ${done.at - inv.at} ms after the invalidate`);
     assert.deepEqual(await delta(base), { refetches: 1, pageLoads: 0 });
   });
 });

@@ -5,5 +5,6 @@
 
 export { createLivegate, RENEW_GRACE_MS } from './core/client.js';
 export { DEFAULT_DEBOUNCE_MS } from './core/scheduler.js';
+export { DEGRADED_GRACE_MS } from './core/health.js';
 export { endpoints } from './core/endpoints.js';
 export { claimsOf, channelKey, checkTokenAge, expiresAt, issuedAt } from './core/token.js';

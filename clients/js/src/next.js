@@ -23,7 +23,7 @@ function envUrl() {
   }
 }
 
-export function LiveRefresh({ token, url, debounce, spread, onEvent, maxTokenAge }) {
+export function LiveRefresh({ token, url, debounce, spread, maxRate, onEvent, maxTokenAge }) {
   const router = useRouter();
   const [pending, startTransition] = useTransition();
   const waiting = useRef([]);
@@ -49,7 +49,7 @@ export function LiveRefresh({ token, url, debounce, spread, onEvent, maxTokenAge
     startTransition(() => router.refresh());
   }), [router]);
 
-  useLivegate(token, refresh, { url: url || envUrl(), debounce, spread, onEvent, maxTokenAge });
+  useLivegate(token, refresh, { url: url || envUrl(), debounce, spread, maxRate, onEvent, maxTokenAge });
   return null;
 }
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RENEW_GRACE_MS, createLivegate } from '../src/core/client.js';
 import { HEARTBEAT_MS, PONG_MS } from '../src/core/connection.js';
+import { DEGRADED_GRACE_MS } from '../src/core/health.js';
 import { fakeEnv, fakeTransport, token } from './fake.mjs';
 
 const T0 = 1_700_000_000_000;
@@ -61,19 +62,21 @@ test('connects to <base>/ws, subscribes with the token, reports connected', asyn
   assert.equal(t.lg.connected, true);
 });
 
-test('an invalidation is dispatched, then refreshed once per burst; a refused dispatch refreshes nothing', async () => {
+test('an invalidation is dispatched and refreshed at once; the rest of its burst costs one more; a refused dispatch refreshes nothing', async () => {
   let take = true;
   const t = setup({ dispatch: () => take });
   t.lg.connect();
   const c = await accept(t, t.env);
   for (let i = 0; i < 20; i++) c.frame({ type: 'invalidate', channel: 'todos', data: i });
+  assert.equal(t.refreshes.length, 1, 'the first at once');
   await t.env.advance(150);
   assert.equal(t.dispatched.length, 20, 'every frame is offered to the page');
-  assert.equal(t.refreshes.length, 1);
+  assert.equal(t.refreshes.length, 2, 'one trailing refresh for the other 19');
+  assert.equal(t.refreshes[1].count, 19);
   take = false;
   c.frame({ type: 'invalidate', channel: 'todos', data: 'handled' });
   await t.env.advance(1000);
-  assert.equal(t.refreshes.length, 1, 'a handler took it over');
+  assert.equal(t.refreshes.length, 2, 'a handler took it over');
 });
 
 test('a frame\'s spread hint delays the refresh by random() * spread', async () => {
@@ -82,7 +85,7 @@ test('a frame\'s spread hint delays the refresh by random() * spread', async () 
   const c = await accept(t, t.env);
   t.env.rand = 1;
   c.frame({ type: 'invalidate', channel: 'todos', data: null, spread: 1000 });
-  await t.env.advance(1149);
+  await t.env.advance(999);
   assert.equal(t.refreshes.length, 0);
   await t.env.advance(1);
   assert.equal(t.refreshes.length, 1);
@@ -194,7 +197,7 @@ test('a refresh that brings no fresh token stops with an error instead of loopin
   assert.equal(t.refreshes.length, 1);
   assert.equal(t.transport.conns.length, 1, 'never reconnects with the expired token');
   assert.equal(t.errors.length, 1);
-  assert.match(t.errors[0].message, /brought no fresh one: mint a token on every render/);
+  assert.match(t.errors[0].message, /brought no fresh one: the backend must mint a token for every render/);
   await t.env.advance(120000);
   assert.equal(t.refreshes.length, 1);
   const late = tok(['todos'], { iat: T0 + 200000 });
@@ -307,4 +310,145 @@ test('a client with no token yet connects when it gets one', async () => {
   lg.setToken(tok(['todos']));
   assert.equal(transport.conns.length, 1);
   assert.equal(transport.last().ep.ws, 'ws://gate.example/ws');
+});
+
+test('maxRate reaches the scheduler: refreshes at most that often', async () => {
+  const env = fakeEnv({ start: T0 });
+  const transport = fakeTransport();
+  const starts = [];
+  const lg = createLivegate({ url: 'http://gate.example', token: tok(['todos']), env, transport, maxRate: 1,
+    refresh: async () => { starts.push(env.now() - T0); return true; }, log: () => {} });
+  lg.connect();
+  transport.last().open();
+  transport.last().frame({ type: 'subscribed', channels: ['todos'] });
+  await env.advance(10);
+  for (let i = 0; i < 30; i++) {
+    transport.last().frame({ type: 'invalidate', channel: 'todos', data: i });
+    await env.advance(100);
+  }
+  await env.advance(5000);
+  assert.deepEqual(starts, [10, 1010, 2010, 3010]);
+});
+
+test('close 4001 stops and explains livegate\'s reason', async () => {
+  for (const [reason, hint] of [
+    ['bad_signature', /another secret than livegate's/],
+    ['exp_too_far', /milliseconds instead of seconds/],
+    ['unknown_kid', /LIVEGATE_SECRETS/],
+    ['bad_claims: exp', /a claim is missing or wrong/],
+    ['malformed', /not a JWT/],
+    ['something_new', /^token refused \(4001 something_new\), live updates stopped$/],
+  ]) {
+    const t = setup();
+    t.lg.connect();
+    const c = t.transport.last();
+    c.open();
+    c.drop(4001, reason);
+    assert.equal(t.errors.length, 1, reason);
+    const e = t.errors[0];
+    assert.equal(e.type, 'auth');
+    assert.equal(e.code, 4001);
+    assert.equal(e.reason, reason);
+    assert.match(e.message, hint);
+    assert.ok(e.message.includes(reason));
+    assert.ok(!e.message.includes(t.lg.token), 'never the token');
+    await t.env.advance(120000);
+    assert.equal(t.transport.conns.length, 1, 'no retry');
+    assert.equal(t.events.filter((x) => x.name === 'degraded').length, 0, 'stopped, not degraded');
+  }
+});
+
+test('a WebSocket that never opens is reported once after 3 tries, naming the usual causes', async () => {
+  const t = setup();
+  t.lg.connect();
+  for (let i = 0; i < 6; i++) {
+    t.transport.last().drop(1006);
+    await t.env.advance(60000);
+  }
+  const connect = t.errors.filter((e) => e.type === 'connect');
+  assert.equal(connect.length, 1);
+  assert.equal(connect[0].attempts, 3);
+  assert.equal(connect[0].url, 'wss://gate.example/lg/ws');
+  assert.match(connect[0].message, /LIVEGATE_ALLOWED_ORIGINS/);
+  assert.match(connect[0].message, /URL is wrong/);
+  assert.match(connect[0].message, /WebSocket upgrades/);
+  assert.equal(t.events.filter((e) => e.name === 'error').length, 1);
+  assert.ok(t.transport.conns.length >= 7, 'still trying');
+  await accept(t, t.env); // it opens at last
+  for (let i = 0; i < 3; i++) {
+    t.transport.last().drop(1006);
+    await t.env.advance(60000);
+  }
+  assert.equal(t.errors.filter((e) => e.type === 'connect').length, 1, 'a streak after opening starts the count over');
+  t.transport.last().drop(1006);
+  assert.equal(t.errors.filter((e) => e.type === 'connect').length, 2);
+});
+
+const named = (t, name) => t.events.filter((e) => e.name === name);
+
+test('degraded after the grace period when livegate reports Redis down; restored when it is up', async () => {
+  const t = setup();
+  t.lg.connect();
+  const c = await accept(t, t.env);
+  c.frame({ type: 'status', redis: 'down' });
+  await t.env.advance(DEGRADED_GRACE_MS - 1);
+  assert.equal(named(t, 'degraded').length, 0, 'a blip is not reported');
+  await t.env.advance(1);
+  assert.equal(named(t, 'degraded').length, 1);
+  assert.equal(named(t, 'degraded')[0].detail.reason, 'redis');
+  assert.match(named(t, 'degraded')[0].detail.message, /Redis/);
+  await t.env.advance(10000);
+  assert.equal(named(t, 'degraded').length, 1, 'once');
+  c.frame({ type: 'status', redis: 'up' });
+  assert.equal(named(t, 'restored').length, 1);
+  assert.equal(named(t, 'restored')[0].detail.after, DEGRADED_GRACE_MS + 10000);
+  c.frame({ type: 'invalidate', channel: 'todos', data: null, reason: 'resync' });
+  assert.equal(t.refreshes.length, 1, 'the resync that follows refreshes');
+
+  c.frame({ type: 'status', redis: 'down' });
+  await t.env.advance(1000);
+  c.frame({ type: 'status', redis: 'up' });
+  await t.env.advance(DEGRADED_GRACE_MS * 2);
+  assert.equal(named(t, 'degraded').length, 1, 'a short outage is not reported');
+});
+
+test('degraded when a subscription is not confirmed in time (Redis down at subscribe), restored once it is', async () => {
+  const t = setup();
+  t.lg.connect();
+  const c = t.transport.last();
+  c.open();
+  await t.env.advance(DEGRADED_GRACE_MS);
+  assert.equal(named(t, 'degraded').length, 1);
+  assert.equal(named(t, 'degraded')[0].detail.reason, 'subscribe');
+  c.frame({ type: 'subscribed', channels: ['todos'] });
+  assert.equal(named(t, 'restored').length, 1);
+});
+
+test('a server that says Redis is down in place of confirming: reason redis; the subscription later restores', async () => {
+  const t = setup();
+  t.lg.connect();
+  const c = t.transport.last();
+  c.open();
+  c.frame({ type: 'status', redis: 'down' });
+  await t.env.advance(DEGRADED_GRACE_MS);
+  assert.equal(named(t, 'degraded')[0].detail.reason, 'redis');
+  c.frame({ type: 'status', redis: 'up' });
+  assert.equal(named(t, 'restored').length, 0, 'not live before the subscription is confirmed');
+  c.frame({ type: 'subscribed', channels: ['todos'] });
+  assert.equal(named(t, 'restored').length, 1);
+});
+
+test('degraded while livegate cannot be reached; never after disconnect()', async () => {
+  const t = setup();
+  t.lg.connect();
+  const c = await accept(t, t.env);
+  c.drop(1006);
+  await t.env.advance(DEGRADED_GRACE_MS);
+  assert.equal(named(t, 'degraded').length, 1);
+  assert.equal(named(t, 'degraded')[0].detail.reason, 'connection');
+  await accept(t, t.env);
+  assert.equal(named(t, 'restored').length, 1);
+  t.lg.disconnect();
+  await t.env.advance(60000);
+  assert.equal(named(t, 'degraded').length, 1);
 });

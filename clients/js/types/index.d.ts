@@ -25,14 +25,33 @@ export interface InvalidateBatch {
   channels: string[];
 }
 
-export type LivegateEventName = 'connected' | 'disconnected' | 'error';
+export type LivegateEventName = 'connected' | 'disconnected' | 'error' | 'degraded' | 'restored';
 
 export interface LivegateErrorDetail {
-  type: 'auth' | 'config' | 'refresh' | 'fetch' | string;
+  /** auth: a refused or unrenewable token; connect: the WebSocket never opens;
+   *  session, refresh, fetch: the drop-in script's refetch; config */
+  type: 'auth' | 'connect' | 'session' | 'refresh' | 'fetch' | 'config' | string;
   message: string;
   code?: number;
+  /** livegate's close reason (bad_signature, exp_too_far, ...) */
   reason?: string;
   status?: number;
+  url?: string;
+  attempts?: number;
+}
+
+/** The page has not been live for a grace period (3 s). */
+export interface LivegateDegradedDetail {
+  reason: 'redis' | 'subscribe' | 'connection';
+  /** when it stopped being live (ms since the epoch) */
+  since: number;
+  message: string;
+}
+
+/** Live again after a degraded event. */
+export interface LivegateRestoredDetail {
+  /** ms it was not live */
+  after: number;
 }
 
 export interface LivegateOptions {
@@ -51,6 +70,8 @@ export interface LivegateOptions {
   debounce?: number;
   /** ms, default 0 */
   spread?: number;
+  /** refreshes per second at most (0.5: one every 2 s); default: no limit but the debounce window */
+  maxRate?: number;
 }
 
 export interface Livegate {
@@ -66,6 +87,7 @@ export interface Livegate {
 export function createLivegate(options: LivegateOptions): Livegate;
 export const RENEW_GRACE_MS: number;
 export const DEFAULT_DEBOUNCE_MS: number;
+export const DEGRADED_GRACE_MS: number;
 export function endpoints(url: string, relativeTo?: string): { ws: string; stream: string };
 export function claimsOf(token: string): Record<string, unknown> | null;
 export function channelKey(token: string): string;

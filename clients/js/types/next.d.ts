@@ -8,6 +8,9 @@ export interface LiveRefreshProps {
   url?: string;
   debounce?: number;
   spread?: number;
+  /** refreshes per second at most */
+  maxRate?: number;
+  /** connected, disconnected, error, degraded, restored */
   onEvent?(name: LivegateEventName, detail: unknown): void;
   maxTokenAge?: number;
 }

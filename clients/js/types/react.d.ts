@@ -8,6 +8,9 @@ export interface UseLivegateOptions {
   debounce?: number;
   /** ms, default 0 */
   spread?: number;
+  /** refreshes per second at most */
+  maxRate?: number;
+  /** connected, disconnected, error, degraded, restored */
   onEvent?(name: LivegateEventName, detail: unknown): void;
   /** development only: warn when the token is older than this (ms; default 60000, 0: never) */
   maxTokenAge?: number;

@@ -22,20 +22,25 @@ export function launch() {
   });
 }
 
-// Runs in every page before its own scripts (and so before livegate.js).
-//  - window.__lg.events records every livegate:* event with its detail.
-//  - Headless Chromium always reports pages as visible and CDP has no way to
-//    change that, so document.hidden/visibilityState are redefined to read a
-//    flag that window.__lgSetHidden flips, firing a real visibilitychange:
-//    the script's own visibility code runs unchanged.
-function instrument() {
+// Runs in every page before its own scripts (and so before livegate.js):
+// window.__lg.events records every livegate:* event with its detail.
+export function recordEvents() {
   const lg = { events: [], hidden: false };
   window.__lg = lg;
-  for (const name of ['connected', 'disconnected', 'refreshed', 'error', 'invalidate']) {
+  for (const name of ['connected', 'disconnected', 'refreshed', 'error', 'invalidate', 'degraded', 'restored']) {
     document.addEventListener(`livegate:${name}`, (e) => {
       lg.events.push({ name, detail: JSON.parse(JSON.stringify(e.detail ?? null)), at: Date.now() });
     });
   }
+}
+
+// Headless Chromium always reports pages as visible and CDP has no way to
+// change that, so document.hidden/visibilityState are redefined to read a
+// flag that window.__lgSetHidden flips, firing a real visibilitychange: the
+// script's own visibility code runs unchanged. Runs after recordEvents().
+// (A Chromium whose tabs really hide: next-app.mjs, launchWithRealTabs.)
+function fakeVisibility() {
+  const lg = window.__lg;
   Object.defineProperty(document, 'hidden', { configurable: true, get: () => lg.hidden });
   Object.defineProperty(document, 'visibilityState', {
     configurable: true, get: () => (lg.hidden ? 'hidden' : 'visible'),
@@ -47,13 +52,27 @@ function instrument() {
 }
 
 // With { fakeClock: true } the page's timers are Playwright's fake clock,
-// which the test moves on with page.clock.runFor().
-export async function openPage(browser, url, { fakeClock = false, initScript = null } = {}) {
-  const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
-  await context.addInitScript(instrument);
+// which the test moves on with page.clock.runFor(). `until`: the livegate
+// event to wait for before returning (null: none). `context`: open the page
+// there (tabs of one browser share Web Locks and BroadcastChannel) instead
+// of in a context of its own.
+export async function openPage(browser, url, { fakeClock = false, initScript = null, until = 'connected', context = null } = {}) {
+  if (context) return setUp(await context.newPage(), url, until);
+  context = await newContext(browser);
   if (initScript) await context.addInitScript(initScript);
   if (fakeClock) await context.clock.install();
-  const page = await context.newPage();
+  return setUp(await context.newPage(), url, until);
+}
+
+// A context whose pages record livegate's events and can be made to look hidden.
+export async function newContext(browser) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+  await context.addInitScript(recordEvents);
+  await context.addInitScript(fakeVisibility);
+  return context;
+}
+
+async function setUp(page, url, until) {
   page.consoleErrors = [];
   page.on('console', (m) => {
     if (m.type() === 'error') page.consoleErrors.push(m.text());
@@ -71,8 +90,10 @@ export async function openPage(browser, url, { fakeClock = false, initScript = n
       }
     });
   });
+  page.sockets = 0;
+  page.on('websocket', () => { page.sockets++; });
   await page.goto(url);
-  await waitForEvent(page, 'connected', 1);
+  if (until) await waitForEvent(page, until, 1);
   return page;
 }
 

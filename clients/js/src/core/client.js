@@ -20,9 +20,11 @@
  */
 
 import { backoffCeiling } from './backoff.js';
-import { createConnection } from './connection.js';
+import { HANDOFF, createConnection } from './connection.js';
 import { endpoints } from './endpoints.js';
 import { browserEnv } from './env.js';
+import { createHealth } from './health.js';
+import { MINT_PER_RENDER, refusalHint } from './messages.js';
 import { createScheduler, DEFAULT_DEBOUNCE_MS } from './scheduler.js';
 import { channelKey, expiresAt } from './token.js';
 import { webSocketTransport } from './transport-ws.js';
@@ -40,9 +42,10 @@ function consoleLog(detail) {
  *   token               the JWT (may be '' until setToken gives one)
  *   refresh(batch)      what a refresh is; may return a promise of false on failure
  *   dispatch(message)   false: someone else handles this one (default: true)
- *   emit(name, detail)  connected / disconnected / error notifications
+ *   emit(name, detail)  connected / disconnected / error / degraded / restored
  *   log(detail)         where errors are written (default: console.error)
  *   debounce, spread    ms (scheduler.js)
+ *   maxRate             refreshes per second at most (scheduler.js)
  *   env, transport      for tests and for other transports
  * } */
 export function createLivegate(options) {
@@ -68,25 +71,53 @@ export function createLivegate(options) {
     emit('error', detail);
   }
 
+  // Stops trying: a refused or unrenewable token, or disconnect().
+  function stop() {
+    health.stop();
+    const had = conn.close();
+    if (transport.release) transport.release(); // another tab may lead now
+    return had;
+  }
+
+  function open() {
+    health.start();
+    conn.open();
+  }
+
   const scheduler = createScheduler({
     run: options.refresh,
     env,
     debounceMs: options.debounce >= 0 ? options.debounce : DEFAULT_DEBOUNCE_MS,
+    maxRate: options.maxRate,
   });
 
+  const transport = (options.transport || webSocketTransport)(env);
   const conn = createConnection({
     endpoints: ep,
-    transport: (options.transport || webSocketTransport)(env),
+    transport,
     env,
     token: () => (sentToken = token),
-    on: { up, invalidate: onFrame, down, error: report },
+    on: { up, invalidate: onFrame, status, down, error: report },
   });
 
+  let redisDown = false; // as the server last said on this connection
+  const health = createHealth({
+    env,
+    emit,
+    reason: () => (redisDown ? 'redis' : !conn.opened ? 'connection' : !conn.up ? 'subscribe' : ''),
+  });
+  const updateHealth = () => health.update();
+
   // Returns whether the refresh was asked for (no handler took it).
-  function invalidate(message, spread) {
+  function invalidate(message, spread, done) {
     if (!dispatch(message)) return false;
-    scheduler.want(message, spread);
+    scheduler.want(message, spread, done);
     return true;
+  }
+
+  function status(m) {
+    if (m.redis === 'down' || m.redis === 'up') redisDown = m.redis === 'down';
+    updateHealth();
   }
 
   function onFrame(m) {
@@ -96,6 +127,8 @@ export function createLivegate(options) {
 
   function up(channels) {
     expiredStrikes = 0;
+    redisDown = false; // confirmed subscriptions: Redis answered
+    updateHealth();
     emit('connected', { channels, reconnect: everUp });
     if (everUp && scheduler.lastStart() < lostAt) {
       // Updates may have been missed while away.
@@ -106,6 +139,8 @@ export function createLivegate(options) {
 
   function down(code, reason, wasUp) {
     lostAt = env.now();
+    redisDown = false; // the next connection (maybe another worker) will say
+    updateHealth();
     const exp = expiresAt(sentToken);
     // A token that expired while the tab slept may be refused as invalid.
     if (code === 4001 && exp !== null && exp <= env.now()) code = 4002;
@@ -113,14 +148,15 @@ export function createLivegate(options) {
     const giveUp = code === 4001 || expiredStrikes > 1;
     emit('disconnected', { code, reason, reconnecting: !giveUp });
     if (code === 4001) {
-      conn.close();
-      report({ type: 'auth', code, reason, message: 'token refused (4001' + (reason ? ' ' + reason : '') +
-        '), live updates stopped' });
+      stop();
+      report({ type: 'auth', code, reason, message: 'token refused (4001' + (reason ? ' ' + reason : '') + ')' +
+        refusalHint(reason) + ', live updates stopped' });
     } else if (giveUp) {
-      conn.close();
+      stop();
       report({ type: 'auth', code, reason, message: 'the token was expired on arrival again after a refresh: ' +
-        'the refreshed page must carry a token minted for it (a statically prerendered or cached page cannot ' +
-        'stay live), live updates stopped' });
+        MINT_PER_RENDER + ', live updates stopped' });
+    } else if (code === HANDOFF) {
+      conn.open(); // the tab sharing its connection with us changed: at once
     } else if (code === 4002 && fresher()) {
       conn.open(); // a fresher token came meanwhile: no refresh needed for it
     } else if (code === 4002) {
@@ -138,9 +174,8 @@ export function createLivegate(options) {
 
   function renew() {
     renewing = true;
-    const asked = invalidate({ type: 'invalidate', channel: null, data: null, reason: 'expired' }, 0);
-    // Otherwise a handler took it over and calls setToken() with a fresh token.
-    if (asked) scheduler.afterNextRun(renewed);
+    // A handler may take it over; then it calls setToken() with a fresh token.
+    invalidate({ type: 'invalidate', channel: null, data: null, reason: 'expired' }, 0, renewed);
   }
 
   function renewed(ok) {
@@ -156,10 +191,9 @@ export function createLivegate(options) {
     renewTimer = env.setTimeout(() => {
       if (!renewing || closed) return;
       renewing = false;
-      conn.close();
+      stop();
       report({ type: 'auth', code: 4002, message: 'the token expired and the refreshed page brought no fresh ' +
-        'one: mint a token on every render (a statically prerendered or cached page cannot stay live), ' +
-        'live updates stopped' });
+        'one: ' + MINT_PER_RENDER + ', live updates stopped' });
     }, RENEW_GRACE_MS);
   }
 
@@ -172,9 +206,9 @@ export function createLivegate(options) {
       renewing = false;
       renewFailures = 0;
       env.clearTimeout(renewTimer);
-      conn.open();
+      open();
     } else if (!conn.wanted) {
-      conn.open(); // stopped by a refused or expired token: this one may do
+      open(); // stopped by a refused or expired token: this one may do
     } else if (moved) {
       conn.subscribe(); // the open connection follows the new channels
     }
@@ -201,14 +235,14 @@ export function createLivegate(options) {
     connect() {
       if (closed) return;
       started = true;
-      if (token) conn.open();
+      if (token) open();
     },
     // Closes the connection and stops reconnecting.
     disconnect() {
       started = false;
       renewing = false;
       env.clearTimeout(renewTimer);
-      if (conn.close()) {
+      if (stop()) {
         lostAt = env.now();
         emit('disconnected', { code: 1000, reason: 'disconnect()', reconnecting: false });
       }
@@ -221,7 +255,7 @@ export function createLivegate(options) {
       closed = true;
       env.clearTimeout(renewTimer);
       scheduler.close();
-      conn.close();
+      stop();
       for (const f of unlisten) f();
     },
     get connected() {

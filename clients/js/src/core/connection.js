@@ -2,16 +2,27 @@
  * current token once open, heartbeat (a ping every HEARTBEAT_MS; no pong
  * within PONG_MS means the network is dead and the connection is replaced),
  * and reconnect waits from the backoff. What a close means (retry, renew
- * the token, stop) is the caller's decision, made in on.down(). */
+ * the token, stop) is the caller's decision, made in on.down().
+ *
+ * A transport that fails CONNECT_FAILURES times in a row before it opens
+ * is reported once (on.error, type "connect") with the usual causes: a
+ * browser shows a refused WebSocket only as close 1006, whatever the cause. */
 
 import { createBackoff } from './backoff.js';
+import { connectError } from './messages.js';
 
 export const HEARTBEAT_MS = 25000;
 export const PONG_MS = 10000;
+export const CONNECT_FAILURES = 3;
+// A transport closed with this code asks to be reopened at once: it was a
+// tab's share of another tab's connection, and that tab changed
+// (transport-tabs.js). livegate never sends it; it is not a failure.
+export const HANDOFF = 4900;
 
-// on: { up(channels), invalidate(message), down(code, reason, wasUp), error(detail) }
+// on: { up(channels), invalidate(message), status(message), down(code, reason, wasUp), error(detail) }
 export function createConnection({ endpoints, transport, env, token, on }) {
   const backoff = createBackoff(env);
+  let failures = 0; // closes in a row before opening
   let t = null; // the open transport, if any
   let opened = false; // t can take frames
   let up = false; // subscribed
@@ -33,12 +44,13 @@ export function createConnection({ endpoints, transport, env, token, on }) {
       mine = transport(endpoints, {
         opened: ifMine(() => {
           opened = true;
+          failures = 0;
           subscribe();
           pingTimer = env.setTimeout(ping, HEARTBEAT_MS);
         }),
         frame: ifMine(frame),
         closed: ifMine(dropped),
-      });
+      }, token());
     } catch (e) {
       wanted = false;
       on.error({ type: 'config', message: 'cannot connect to ' + endpoints.ws + ': ' + e });
@@ -67,6 +79,8 @@ export function createConnection({ endpoints, transport, env, token, on }) {
       on.up(Array.isArray(m.channels) ? m.channels : []);
     } else if (m.type === 'invalidate') {
       on.invalidate(m);
+    } else if (m.type === 'status') {
+      on.status(m);
     } else if (m.type === 'pong') {
       env.clearTimeout(pongTimer);
       pongTimer = 0;
@@ -87,8 +101,10 @@ export function createConnection({ endpoints, transport, env, token, on }) {
 
   function dropped(code, reason) {
     const wasUp = up;
+    const neverOpened = !opened;
     backoff.down();
     forget();
+    if (neverOpened && code !== HANDOFF && ++failures === CONNECT_FAILURES) on.error(connectError(endpoints.ws, code, failures));
     on.down(code, reason || '', wasUp);
   }
 
@@ -115,6 +131,10 @@ export function createConnection({ endpoints, transport, env, token, on }) {
     },
     get connected() {
       return t !== null;
+    },
+    // The transport is open (frames can be sent), subscribed or not.
+    get opened() {
+      return opened;
     },
     get up() {
       return up;

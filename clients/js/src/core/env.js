@@ -1,8 +1,10 @@
 /* The outside world the core reads: timers, clock, randomness, whether the
- * tab is hidden, the WebSocket class, and the two moments worth reconnecting
- * early for (the tab shown again, the network back). browserEnv() is the
- * real one; the unit tests pass a fake with a manual clock, so the
- * scheduler, the backoff and the renewal run unchanged under test. */
+ * tab is hidden, the WebSocket class, the two moments worth reconnecting
+ * early for (the tab shown again, the network back), and what tabs share
+ * a connection with (Web Locks, BroadcastChannel, the tab going away).
+ * browserEnv() is the real one; the unit tests pass a fake with a manual
+ * clock, so the scheduler, the backoff, the renewal and the tab group run
+ * unchanged under test. */
 
 // Listens on target and returns the function that stops listening.
 function listen(target, name, fn) {
@@ -25,5 +27,11 @@ export function browserEnv() {
       if (!doc.hidden) fn();
     }),
     onOnline: (fn) => listen(win, 'online', fn),
+    locks: typeof navigator !== 'undefined' && navigator.locks ? navigator.locks : null,
+    BroadcastChannel: typeof BroadcastChannel === 'undefined' ? null : BroadcastChannel,
+    onPageHide: (fn) => listen(win, 'pagehide', fn),
+    onPageShow: (fn) => listen(win, 'pageshow', (e) => {
+      if (e.persisted) fn(); // back from the back-forward cache
+    }),
   };
 }

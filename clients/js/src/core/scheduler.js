@@ -2,12 +2,18 @@
  * script's refetches and the React hook's onInvalidate calls both go
  * through it).
  *
- * - Trailing debounce: the first invalidation of a quiet period opens a
- *   window of debounceMs plus a random part of `spread` (so that many tabs
- *   do not hit the origin at once); invalidations inside it cost nothing.
- * - At most one run in flight; invalidations that arrive during a run earn
- *   exactly one more run after it, however many they are. So a burst of any
- *   size costs at most 2 runs.
+ * - Leading edge: the first invalidation of a quiet period runs at once
+ *   (after a random part of `spread`, so that many tabs do not hit the
+ *   origin at the same moment). On the demo the trailing 150 ms debounce
+ *   this replaces was most of the click-to-update time (p50 204 ms).
+ * - Runs start at least `interval` apart: debounceMs (150), or longer for
+ *   a page that asked for a maximum rate (maxRate runs per second).
+ *   Invalidations inside that window, or while a run is in flight, cost
+ *   exactly one trailing run, at the window's end or when the run in
+ *   flight ends, whichever is later. So a burst shorter than the window
+ *   costs at most 2 runs (the leading one and one trailing), and nothing
+ *   published is left unanswered.
+ * - At most one run in flight.
  * - While the tab is hidden an invalidation only marks the page stale; a
  *   stale page runs once when it is shown again.
  *
@@ -22,10 +28,13 @@ export const DEFAULT_DEBOUNCE_MS = 150;
 const MAX_BATCH = 64;
 const MAX_CHANNELS = 256;
 
-export function createScheduler({ run, env, debounceMs = DEFAULT_DEBOUNCE_MS }) {
+export function createScheduler({ run, env, debounceMs = DEFAULT_DEBOUNCE_MS, maxRate = 0 }) {
+  const interval = Math.max(debounceMs, maxRate > 0 && isFinite(maxRate) ? 1000 / maxRate : 0);
   let timer = 0;
   let inFlight = false;
-  let again = false;
+  let again = false; // one more run is owed once the one in flight ends
+  let againSpread = 0;
+  let againNow = false; // and it was asked for by now(): no window
   let stale = false;
   let closed = false;
   let lastStart = -Infinity;
@@ -48,13 +57,20 @@ export function createScheduler({ run, env, debounceMs = DEFAULT_DEBOUNCE_MS }) 
     }
   }
 
-  // An invalidation (or a reconnect, or an expiry) wants a refresh.
-  function want(message, spreadMs) {
+  // A run is owed: start it now, or when the window and the run in flight allow.
+  function request(spreadMs) {
     if (closed) return;
-    note(message);
-    if (env.hidden()) stale = true;
-    else if (inFlight) again = true;
-    else if (!timer) timer = env.setTimeout(fire, debounceMs + env.random() * (spreadMs || 0));
+    if (env.hidden()) {
+      stale = true;
+    } else if (inFlight) {
+      again = true;
+      againSpread = Math.max(againSpread, spreadMs || 0);
+    } else if (!timer) {
+      const now = env.now();
+      const at = Math.max(now + (spreadMs > 0 ? env.random() * spreadMs : 0), lastStart + interval);
+      if (at <= now) start();
+      else timer = env.setTimeout(fire, at - now);
+    }
   }
 
   function fire() {
@@ -70,7 +86,7 @@ export function createScheduler({ run, env, debounceMs = DEFAULT_DEBOUNCE_MS }) 
     waiters = [];
     batch = emptyBatch();
     inFlight = true;
-    again = false;
+    again = againNow = false;
     lastStart = env.now();
     let ok = false;
     try {
@@ -80,20 +96,37 @@ export function createScheduler({ run, env, debounceMs = DEFAULT_DEBOUNCE_MS }) 
     }
     inFlight = false;
     for (const f of mine) f(ok);
-    if (again && !closed) want(null, 0);
+    if (again && !closed) {
+      const spread = againSpread;
+      const direct = againNow;
+      again = againNow = false;
+      againSpread = 0;
+      if (direct) start();
+      else request(spread);
+    }
     return ok;
   }
 
   return {
-    want,
-    // Runs now (skipping the debounce), or once more right after the run in
+    // An invalidation (or a reconnect, or an expiry) wants a refresh;
+    // done(ok), if given, is called once the run that answers it ends.
+    want(message, spreadMs, done) {
+      if (closed) {
+        if (done) done(false);
+        return;
+      }
+      note(message);
+      if (done) waiters.push(done);
+      request(spreadMs);
+    },
+    // Runs now (skipping the window), or once more right after the run in
     // flight; resolves to whether that run succeeded.
     now() {
       if (closed) return Promise.resolve(false);
       const p = new Promise((resolve) => waiters.push(resolve));
       env.clearTimeout(timer);
       timer = 0;
-      if (inFlight) again = true;
+      if (inFlight) again = againNow = true;
       else start();
       return p;
     },
@@ -101,11 +134,7 @@ export function createScheduler({ run, env, debounceMs = DEFAULT_DEBOUNCE_MS }) 
     shown() {
       if (!stale) return;
       stale = false;
-      want(null, 0);
-    },
-    // f(ok) once the next run to start has ended.
-    afterNextRun(f) {
-      waiters.push(f);
+      request(0);
     },
     // When the last run started (env.now()); -Infinity if none has.
     lastStart: () => lastStart,

@@ -2,14 +2,16 @@
  * network, so that another one (the HTTP stream of POST /sse) can stand in
  * without anything above it changing:
  *
- *   open(endpoints, { opened(), frame(message), closed(code, reason) })
+ *   open(endpoints, { opened(), frame(message), closed(code, reason) }, token)
  *     -> { send(message) -> bool, close(), pings }
  *
  * opened() once the transport can take frames; frame() for each JSON object
  * the server sends (anything else is dropped); closed() once, when it ends
  * by itself (not after close()). send() returns false when it could not.
  * `pings`: whether the connection should send {"type":"ping"} heartbeats
- * over it (a WebSocket must: a dead network gives no close). */
+ * over it (a WebSocket must: a dead network gives no close). `token` is
+ * the one the connection will subscribe with (transport-tabs.js groups
+ * tabs by its channels). */
 
 export function webSocketTransport(env) {
   return function open(ep, on) {

@@ -4,14 +4,18 @@
  * the npm package's core (../core/), bundled in by tools/bundle.py. */
 
 import { createLivegate } from '../core/client.js';
+import { browserEnv } from '../core/env.js';
+import { tabsTransport } from '../core/transport-tabs.js';
+import { webSocketTransport } from '../core/transport-ws.js';
 import { emit } from './events.js';
 import { reactOwner } from './react-owned.js';
-import { refetchPage } from './refetch.js';
+import { fetchPage, refetchPage } from './refetch.js';
+import { sharedFetch } from './shared-fetch.js';
 
 const me = document.currentScript;
 
 function num(v, dflt) {
-  const n = parseInt(v, 10);
+  const n = parseFloat(v);
   return n >= 0 ? n : dflt;
 }
 
@@ -38,6 +42,9 @@ function reactRefuses() {
 function start() {
   const ds = me.dataset;
   const srcUrl = new URL(me.src, location.href);
+  const env = browserEnv();
+  // One connection per browser for the tabs following the same channels.
+  const transport = tabsTransport(webSocketTransport)(env);
   let lg;
   const page = {
     me: me,
@@ -45,6 +52,9 @@ function start() {
     reloadFallback: ds.fallback === 'reload',
     report: report,
     adopt: (t) => lg.setToken(t),
+    rerun: () => lg.refresh(),
+    stopped: null, // a 404 or 405: this page is no longer refetched (refetch.js)
+    get: transport.group ? sharedFetch(transport.group, fetchPage, env) : fetchPage,
   };
   try {
     lg = createLivegate({
@@ -52,13 +62,19 @@ function start() {
       // behind a proxy) carries over to the socket (/livegate/ws).
       url: ds.url || new URL('.', srcUrl).href,
       relativeTo: location.href,
+      env,
+      transport: () => transport,
       token: ds.token || '',
       debounce: num(ds.debounce, 150),
       spread: num(ds.spread, 0),
-      refresh: () => (reactRefuses() ? false : refetchPage(page)),
+      maxRate: num(ds.maxRate, 0),
+      refresh: (batch) => (reactRefuses() ? false : refetchPage(page, batch.count > 0)),
       // Every refresh the script would start is first offered to the page.
       dispatch: (message) => emit('invalidate', message, true) && !reactRefuses(),
-      emit: emit,
+      emit: (name, detail) => {
+        if (name === 'degraded') console.warn('livegate: ' + detail.message);
+        emit(name, detail);
+      },
       log: (detail) => console.error('livegate: ' + detail.message),
     });
   } catch (e) {

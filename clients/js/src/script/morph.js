@@ -1,8 +1,10 @@
-/* Puts a refetched document in place of the live one with idiomorph,
- * touching only what changed and keeping what belongs to the user (see
- * docs/script.md, "Morph"). */
+/* Puts a refetched document in place of the live one, touching only what
+ * changed (reconcile.js finds it; idiomorph morphs it) and keeping what
+ * belongs to the user (see docs/script.md, "Morph") and what the user is
+ * looking at (anchor.js). */
 
-import { Idiomorph } from '../../vendor/idiomorph.min.js';
+import { holdScroll } from './anchor.js';
+import { apply, plan } from './reconcile.js';
 import { isReactContainer } from './react-owned.js';
 
 // Fields the user changed; for contenteditable, the editing host.
@@ -37,19 +39,31 @@ function kept(n, me) {
   return n === me || (n.nodeType === 1 && (n.hasAttribute('data-livegate-permanent') || isReactContainer(n)));
 }
 
+// Returns the function that puts the page's scroll position back where
+// the user was looking, to call once the browser has laid the page out
+// (the next frame: forcing a layout here would lengthen this task by it).
 export function morph(doc, me) {
-  const x = window.scrollX, y = window.scrollY, active = document.activeElement;
-  Idiomorph.morph(document.documentElement, doc.documentElement, {
+  const restoreScroll = holdScroll();
+  const active = document.activeElement;
+  const keep = (n) => kept(n, me) || (edited.has(n) && n.isContentEditable);
+  const hooks = {
+    keep,
+    stay: (n) => kept(n, me),
+    add: (n) => !executable(n),
+    keepAttribute: (name, el) => userOwned(el, name),
+  };
+  apply(plan(document.documentElement, doc.documentElement, hooks), hooks, {
+    morphStyle: 'outerHTML',
     ignoreActiveValue: true, // leave the focused field alone
     callbacks: {
-      beforeNodeAdded: (n) => !executable(n),
-      beforeNodeMorphed: (old) => !kept(old, me) && !(old.isContentEditable && edited.has(old)),
-      beforeNodeRemoved: (old) => !kept(old, me),
+      beforeNodeAdded: hooks.add,
+      beforeNodeMorphed: (old) => !keep(old),
+      beforeNodeRemoved: (old) => !hooks.stay(old),
       beforeAttributeUpdated: (name, el) => !userOwned(el, name),
     },
   });
   if (active && active !== document.body && active.isConnected && document.activeElement !== active) {
     active.focus({ preventScroll: true });
   }
-  if (window.scrollX !== x || window.scrollY !== y) window.scrollTo(x, y);
+  return restoreScroll;
 }
