@@ -55,6 +55,11 @@ static enum lg_http_feed feed_in_cuts(struct lg_http_req *r, char *buf, size_t l
 		}
 		have = have + step < len ? have + step : len;
 		st = lg_http_req_feed(r, buf, have);
+		/* Asked again with nothing new: the same answer, nothing read. */
+		if (st == LG_HTTP_MORE || st == LG_HTTP_DONE) {
+			uint32_t consumed = r->consumed;
+			CHECK(lg_http_req_feed(r, buf, have) == st && r->consumed == consumed);
+		}
 	}
 	return st;
 }

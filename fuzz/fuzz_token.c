@@ -11,8 +11,9 @@
  *   3  lg_keyring_parse_list
  *   4  base64url: decode, and a decoded input must re-encode to itself
  *   5  lg_token_sign with '\n'-separated channel names, then verify
- * Besides the sanitizers, invariants of accepted results are checked with
- * abort().
+ * Tokens are verified with LIVEGATE_MAX_TOKEN_LIFETIME's default cap, so
+ * exp_too_far is reached too. Besides the sanitizers, invariants of
+ * accepted results are checked with abort().
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NOW ((int64_t)1700000000)
+#define MAX_LIFETIME ((int64_t)604800)   /* LIVEGATE_MAX_TOKEN_LIFETIME's default */
 
 static const char K1[] = "fuzz-key-one-0123456789abcdefghijklmnop";
 static const char K2[] = "fuzz-key-two-0123456789abcdefghijklmnop";
@@ -55,7 +57,7 @@ static void check_claims(const struct lg_token_claims *c)
 		for (j = 0; j < i; j++)
 			CHECK(strcmp(c->channels[i], c->channels[j]) != 0);
 	}
-	CHECK(c->exp > NOW);
+	CHECK(c->exp > NOW && c->exp - NOW <= MAX_LIFETIME);
 	CHECK(c->nbf <= NOW && c->nbf >= 0);
 	CHECK(c->iat >= 0);
 	CHECK(!c->sub || strlen(c->sub) <= LG_SUB_MAX_LEN);
@@ -64,7 +66,7 @@ static void check_claims(const struct lg_token_claims *c)
 static void verify(const char *tok, size_t len)
 {
 	struct lg_token_claims c;
-	enum lg_token_status st = lg_token_verify(ring(), tok, len, NOW, 0, &c);
+	enum lg_token_status st = lg_token_verify(ring(), tok, len, NOW, MAX_LIFETIME, &c);
 
 	CHECK((unsigned)st < LG_TOKEN_STATUS_COUNT);
 	if (st == LG_TOKEN_OK)
@@ -150,7 +152,7 @@ static void sign_channels(const uint8_t *d, size_t n)
 		p = nl + 1;
 	}
 	if (lg_token_sign(ring(), names, k, NULL, NOW * 1000, NOW + 60, &tok, err, sizeof err) == 0) {
-		CHECK(lg_token_verify(ring(), tok, strlen(tok), NOW, 0, &c) == LG_TOKEN_OK);
+		CHECK(lg_token_verify(ring(), tok, strlen(tok), NOW, MAX_LIFETIME, &c) == LG_TOKEN_OK);
 		check_claims(&c);
 		CHECK(c.n_channels <= k && strcmp(c.channels[0], names[0]) == 0);
 		lg_token_claims_free(&c);
