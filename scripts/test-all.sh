@@ -27,3 +27,6 @@ meson test -C build --print-errorlogs --num-processes 2
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --suite integration
+
+# The fault campaign's short run (docs/reliability.md): about 2 minutes.
+tests/reliability/run.sh --short

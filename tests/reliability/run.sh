@@ -32,4 +32,8 @@ if [ ! -x "$bin" ]; then
 	[ -d build ] || meson setup build
 	ninja -C build
 fi
+export PYTHONDONTWRITEBYTECODE=1
+# The judge first: a checker that could not tell a miss from a cover would
+# make any campaign pass.
+/usr/bin/python3 tests/reliability/test_checker.py
 exec /usr/bin/python3 tests/reliability/campaign.py --size "$size" --bin "$bin" "${args[@]}"
