@@ -17,24 +17,19 @@ back: a stalled client's queue must fill) and "stop" (exit 0).
 import asyncio
 import heapq
 import json
+import os
 import random
 import sys
 
-from appdb import AppDb
-from eventlog import LineLog, now
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from appdb import AppDb  # noqa: E402
+from eventlog import LineLog, now  # noqa: E402
+from harness import resp_command  # noqa: E402
 
 CONNECT_TIMEOUT = 0.5
 COMMAND_TIMEOUT = 1.0
 MAX_LAG = 5.0          # a tick due longer ago than this is dropped (counted)
 BURST_MAX = 5000       # the most one burst command may ask for
-
-
-def resp(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        b = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(b), b))
-    return b"".join(out)
 
 
 class Redis:
@@ -58,7 +53,7 @@ class Redis:
         try:
             if self.writer is None:
                 await self._connect()
-            self.writer.write(resp("PUBLISH", channel, payload))
+            self.writer.write(resp_command("PUBLISH", channel, payload))
             line = await asyncio.wait_for(self.reader.readline(), COMMAND_TIMEOUT)
         except asyncio.TimeoutError:
             self.drop()

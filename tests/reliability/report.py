@@ -72,7 +72,7 @@ def markdown(fig, info):
                f"{m['bursts']} bursts of {p['burst']}.")
     out.append("")
     checked = c["checked"] or 1
-    out.append(f"| each (tab, message) it had to get: covered by | count | share |")
+    out.append("| each (tab, message) it had to get: covered by | count | share |")
     out.append("|---|---:|---:|")
     for key, label in COVER_ROWS:
         out.append(f"| {label} | {c[key]} | {100.0 * c[key] / checked:.3f} % |")
