@@ -57,15 +57,17 @@ def markdown(fig, info):
                f"{t['subscribed']} subscribed; {t['ended_subscribed']} of {t['total']} tabs "
                f"subscribed at the end.")
     out.append("")
-    out.append("| fault | injected | median length | converged p50 | p99 | max | not converged |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    out.append("| fault | injected | median length | converged p50 | p99 | max | not converged "
+               "| beside the gap p50 | p99 |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     total = 0
     for kind, f in fig["faults"].items():
         total += f["count"]
         out.append(f"| {FAULT_NAMES.get(kind, kind)} | {f['count']} | {secs(f['median_s'])} | "
                    f"{secs(f['converge_p50_s'])} | {secs(f['converge_p99_s'])} | "
-                   f"{secs(f['converge_max_s'])} | {f['never_converged']} |")
-    out.append(f"| all | {total} | | | | | |")
+                   f"{secs(f['converge_max_s'])} | {f['never_converged']} | "
+                   f"{secs(f['beside_gap_p50_s'])} | {secs(f['beside_gap_p99_s'])} |")
+    out.append(f"| all | {total} | | | | | | | |")
     out.append("")
     out.append(f"Messages: {m['written']} written and published ({m['published']} acknowledged by "
                f"Redis, {m['failed']} failed, {m['timeout']} timed out: Redis down or hung), "
@@ -83,11 +85,16 @@ def markdown(fig, info):
     for label, r in fig["refetches"].items():
         out.append(f"| {label} | {r['total']} | {r['justified']} | {r['extra']} |")
     out.append("")
-    extra_missed = fig["refetches"].get("missed", {}).get("extra", 0)
+    missed, g = fig["refetches"]["missed"], fig["gap_by_publish"]
     out.append(f"Page loads with a silent miss in their render-to-subscribe gap: "
-               f"{fig['gap_pageloads']} of {t['page_loads']}; page loads given a `missed` no "
-               f"publish justified: {extra_missed} "
-               f"({100.0 * extra_missed / max(1, t['page_loads']):.2f} %). Duplicated deliveries: "
+               f"{fig['gap_pageloads']} of {t['page_loads']}. Of those messages {g['seen']} reached "
+               f"livegate, {g['no_subscriber']} found no livegate subscriber in Redis and "
+               f"{g['failed']} failed to publish (Redis down or hung); once the catch-up watches "
+               f"the whole prefix, the last two are what its \"cannot know\" rule is for. "
+               f"`missed` invalidations with no publish at all on their channel since the "
+               f"token's iat less the render slack: {missed['no_publish']} "
+               f"({100.0 * missed['no_publish'] / max(1, t['page_loads']):.2f} % of page loads); "
+               f"that covered nothing the page lacked: {missed['extra']}. Duplicated deliveries: "
                f"{fig['duplicates']}; out of order: {fig['out_of_order']}; status frames "
                f"seen: {fig['tabs']['status_frames'] or 'none'}; renders slower than the "
                f"render slack: {t['slow_renders']}.")

@@ -123,7 +123,18 @@ class CoverageRule(unittest.TestCase):
         fig = judge(Tab().render(9.5, 0).connect(10.2, 10.5).refetch("missed", 10.6, 1)
                     .get(2, 3, 4, 5, 6).end(20))
         self.assertEqual(covered(fig), {"direct": 5, "missed": 1})
-        self.assertEqual(fig["refetches"]["missed"], {"total": 1, "justified": 1, "extra": 0})
+        self.assertEqual(fig["refetches"]["missed"], {"total": 1, "justified": 1, "extra": 0,
+                                                      "no_publish": 0})
+
+    def test_a_missed_without_any_publish_since_iat_less_the_slack_is_counted(self):
+        fig = judge(Tab().render(16.5, 6).connect(16.6, 16.7).refetch("missed", 16.8, 6).end(20))
+        self.assertEqual(fig["refetches"]["missed"], {"total": 1, "justified": 0, "extra": 1,
+                                                      "no_publish": 1})
+
+    def test_a_missed_after_a_publish_within_the_slack_is_not(self):
+        fig = judge(Tab().render(15.5, 6).connect(15.6, 15.7).refetch("missed", 15.8, 6).end(20))
+        self.assertEqual(fig["refetches"]["missed"], {"total": 1, "justified": 0, "extra": 1,
+                                                      "no_publish": 0})
 
     def test_reconnect_refetch_covers_what_the_lost_connection_missed(self):
         fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).lost(11.5)
