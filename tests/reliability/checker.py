@@ -14,21 +14,30 @@ The coverage rule (docs/reliability.md states it for users):
   That page must cover it, by the first of these that applies:
     direct     an invalidation carrying N arrived (on any connection of
                the tab);
-    resync, missed, coalesced
+    resync, missed, coalesced, reconnect
                an invalidation of ch with that reason arrived on one of
-               P's connections and the refetch it causes read >= N;
-    reconnect  one of P's connections that had been up was subscribed
-               again and the refetch that follows read >= N;
+               P's connections (or, reconnect: one of P's connections that
+               had been up was subscribed again), the refetch it caused
+               read >= N, and it answers the event that may have lost N
+               (Page.caused_by_loss): a resync an outage livegate told the
+               page of ("status: down") before N or at most IN_FLIGHT_S
+               after; a missed the render-to-subscribe gap, or like a
+               reconnect the loss of P's subscribed connection after N or
+               at most IN_FLIGHT_S before; a coalesced comes less than
+               IN_FLIGHT_S of the tab's running time after N;
     reload     P was unloaded (the tab loaded its next page) before N
                could reach it - N's PUBLISH was sent less than IN_FLIGHT_S
-               before P's end, or livegate had told P "status: redis down"
-               (at most IN_FLIGHT_S after N was sent) and not yet "up" -
-               and no later message of ch had reached P; the next page's
-               render covers it (it read >= N).
+               before P's end (not counting time its process was stopped),
+               or livegate had told P "status: redis down" (at most
+               IN_FLIGHT_S after N was sent) and not yet "up" - and no
+               later message of ch had reached P; the next page's render
+               covers it (it read >= N).
   A read returns >= N exactly when it happened after N was written (the
   data only grows), so "a refetch that read >= N" is "a refetch after N".
   A later invalidation of another message (N+1 arrived, N did not) does NOT
-  cover N: the page was stale in between without being told.
+  cover N: the page was stale in between without being told. Nor does an
+  invalidation that merely happens to come later (a resync after an
+  unrelated outage half a minute on).
   A message nothing covers is a silent miss, classified:
     gap          P was not yet subscribed when N's PUBLISH was sent: the
                  render-to-subscribe gap, which livegate's "missed"
@@ -37,9 +46,9 @@ The coverage rule (docs/reliability.md states it for users):
                  the end of the run, and N came after its last subscription;
     unexplained  every other: the defect this campaign exists to find.
 
-Extra refetches: an invalidation with a reason (or a reconnect refetch, or
-a page load) that was not the first cover of any message justified
-nothing: it cost the origin a refetch for no news.
+Extra refetches: an invalidation with a reason (or a reconnect refetch)
+that was not the first cover of any message justified nothing: it cost
+the origin a refetch for no news.
 
 Convergence after a fault: at the fault's end t_f, L(ch) is the last
 sequence number written on ch; a tab has converged on ch once what it
@@ -160,20 +169,56 @@ class Page:
         self.first_sub = subs[0] if subs else None
         self.last_sub = subs[-1] if subs else None
         self.status = [(t, state) for t, state, conn in tab.status if tab.conn_pl.get(conn) == self.pl]
+        self.downs = [t for t, state in self.status if state == "down"]
+        up = {conn for pl, conn, _ in tab.subs if pl == self.pl}
+        # when a subscribed connection of this page was lost (not unloaded)
+        self.losses = sorted(t for pl, conn, t, _, why in tab.closes
+                             if conn in up and why not in ("reload", "finished"))
         self.stalls = tab.stalls
+
+    def awake(self, t0, t1):
+        """Seconds from t0 to t1 that the tab's process was not stopped."""
+        span = t1 - t0
+        for s0, s1 in self.stalls:
+            span -= max(0.0, min(s1, t1) - max(s0, t0))
+        return span
 
     def unloaded_before(self, t_sent):
         """Whether the page went away before a message sent at t_sent could
         reach it: less than IN_FLIGHT_S after it, not counting the time its
         process was stopped, or while livegate said Redis was down (an
         outage that began at most IN_FLIGHT_S after the message)."""
-        awake = self.t_end - t_sent
-        for t0, t1 in self.stalls:
-            awake -= max(0.0, min(t1, self.t_end) - max(t0, t_sent))
-        if awake < IN_FLIGHT_S:
+        if self.awake(t_sent, self.t_end) < IN_FLIGHT_S:
             return True
         told = [(t, state) for t, state in self.status if t <= self.t_end]
         return bool(told) and told[-1][1] == "down" and told[-1][0] <= t_sent + IN_FLIGHT_S
+
+    def caused_by_loss(self, label, t_cover, t_sent):
+        """Whether an invalidation (or reconnect refetch) at t_cover answers
+        the event that may have lost a message sent at t_sent, rather than
+        happening to come later: a resync follows an outage livegate told
+        the page of (down) at most IN_FLIGHT_S after the message; a
+        reconnect or a missed follows the loss of the page's subscribed
+        connection at most IN_FLIGHT_S after it (a missed also the render:
+        the message came in the render-to-subscribe gap); a coalesced
+        comes less than IN_FLIGHT_S of the tab's running time after it."""
+        if label == "resync":
+            t = last_before(self.downs, t_cover)
+            return t is not None and t_sent >= t - IN_FLIGHT_S
+        if label in ("reconnect", "missed"):
+            t = last_before(self.losses, t_cover)
+            if t is None:
+                return label == "missed"
+            return t_sent >= t - IN_FLIGHT_S
+        if label == "coalesced":
+            return self.awake(t_sent, t_cover) < IN_FLIGHT_S
+        return False  # a reason the campaign does not know covers nothing
+
+
+def last_before(times, t):
+    """The latest of sorted times at or before t, or None."""
+    i = bisect.bisect_right(times, t)
+    return times[i - 1] if i else None
 
 
 def pages_of(tab):
@@ -256,12 +301,13 @@ class Checker:
             if seq in got:
                 self.covered["direct"] += 1
                 continue
-            k = bisect.bisect_left(vals, seq)
-            if k < len(covers):
-                self.covered[covers[k][2]] += 1
-                self.justified.add(covers[k][3])
-                continue
             t_sent = self.run.msgs[ch][seq - 1][1]
+            cover = next((c for c in covers[bisect.bisect_left(vals, seq):]
+                          if page.caused_by_loss(c[2], c[0], t_sent)), None)
+            if cover:
+                self.covered[cover[2]] += 1
+                self.justified.add(cover[3])
+                continue
             if nxt and latest_direct < seq and page.unloaded_before(t_sent):
                 self.covered["reload"] += 1
                 self.justified.add(("R", tab.id, nxt.pl))

@@ -103,16 +103,47 @@ class CoverageRule(unittest.TestCase):
         self.assertEqual(covered(fig), {"direct": 3})
 
     def test_resync_covers_what_was_written_before_its_refetch(self):
-        fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).refetch("resync", 13.5, 4)
-                    .get(5, 6).end(20))
+        fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).status(12.2, "down")
+                    .status(13.4, "up").refetch("resync", 13.5, 4).get(5, 6).end(20))
         self.assertEqual(covered(fig), {"direct": 4, "resync": 2})
         self.assertEqual(fig["refetches"]["resync"], {"total": 1, "justified": 1, "extra": 0})
 
     def test_a_refetch_before_the_message_does_not_cover_it(self):
-        fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).refetch("resync", 11.5, 2)
-                    .get(4, 5, 6).end(20))
+        fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).status(11.2, "down")
+                    .refetch("resync", 11.5, 2).get(4, 5, 6).end(20))
         self.assertEqual(covered(fig), {"direct": 5, "silent_unexplained": 1})
         self.assertEqual(fig["refetches"]["resync"]["extra"], 1)
+
+    def test_a_resync_after_an_outage_that_began_long_after_the_message_does_not_cover_it(self):
+        # 3 was lost on a live link at 12; an unrelated outage at 18 must not hide it
+        fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).status(18, "down")
+                    .status(18.5, "up").refetch("resync", 18.6, 6).end(25))
+        self.assertEqual(covered(fig), {"direct": 2, "silent_unexplained": 1, "resync": 3})
+
+    def test_a_resync_without_an_outage_told_covers_nothing(self):
+        fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).refetch("resync", 13.5, 4)
+                    .get(5, 6).end(20))
+        self.assertEqual(covered(fig), {"direct": 4, "silent_unexplained": 2})
+
+    def test_a_reconnect_long_after_the_loss_of_a_message_does_not_cover_it(self):
+        fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2, 4, 5).lost(19.5)
+                    .connect(19.8, 20).refetch("reconnect", 20, 6).end(25))
+        self.assertEqual(covered(fig), {"direct": 4, "silent_unexplained": 1, "reconnect": 1})
+
+    def test_a_missed_on_a_later_connection_does_not_cover_the_first_gap(self):
+        fig = judge(Tab().render(9.5, 0).connect(10.2, 10.5).get(2, 3, 4, 5).lost(16.5)
+                    .connect(17.9, 18).refetch("missed", 18, 6).end(25))
+        self.assertEqual(covered(fig), {"direct": 4, "silent_gap": 1, "missed": 1})
+
+    def test_a_coalesced_long_after_the_message_does_not_cover_it(self):
+        fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).refetch("coalesced", 18.5, 6)
+                    .end(25))
+        self.assertEqual(covered(fig), {"direct": 2, "silent_unexplained": 2, "coalesced": 2})
+
+    def test_a_coalesced_after_a_stall_covers_what_the_stall_held_back(self):
+        fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).refetch("coalesced", 18.5, 6)
+                    .end(25), faults=[("client_stall", 11.9, 18.4, "proc=0 stall=6.5s burst=yes")])
+        self.assertEqual(covered(fig), {"direct": 2, "coalesced": 4})
 
     def test_a_message_sent_before_subscribed_is_a_gap_miss(self):
         fig = judge(Tab().render(9.5, 0).connect(10.2, 10.5).get(2, 3, 4, 5, 6).end(20))
@@ -180,8 +211,8 @@ class Convergence(unittest.TestCase):
     def test_time_from_the_faults_end_to_the_latest_message(self):
         # At the fault's end (12.5) the latest is 3 (sent at 12); the tab
         # learns of it by a resync at 13.0.
-        fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).refetch("resync", 13.0, 4)
-                    .get(5, 6).end(20),
+        fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).status(11.6, "down")
+                    .status(12.9, "up").refetch("resync", 13.0, 4).get(5, 6).end(20),
                     faults=[("redis_kill", 11.5, 12.5, "down=1s")])
         self.assertAlmostEqual(fig["faults"]["redis_kill"]["converge_p50_s"], 0.5, places=6)
 
