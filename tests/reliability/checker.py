@@ -20,18 +20,20 @@ The coverage rule (docs/reliability.md states it for users):
                had been up was subscribed again), the refetch it caused
                read >= N, and it answers the event that may have lost N
                (Page.caused_by_loss): a resync an outage livegate told the
-               page of ("status: down") before N or at most IN_FLIGHT_S
-               after; a missed the render-to-subscribe gap, or like a
-               reconnect the loss of P's subscribed connection after N or
-               at most IN_FLIGHT_S before; a coalesced comes less than
-               IN_FLIGHT_S of the tab's running time after N;
+               page of ("status: down") before N was published or at most
+               IN_FLIGHT_S after; a missed the render-to-subscribe gap, or
+               like a reconnect the loss of P's subscribed connection after
+               N was published or at most IN_FLIGHT_S before; a coalesced
+               comes less than IN_FLIGHT_S of the tab's running time after;
     reload     P was unloaded (the tab loaded its next page) before N
-               could reach it - N's PUBLISH was sent less than IN_FLIGHT_S
+               could reach it - N was published less than IN_FLIGHT_S
                before P's end (not counting time its process was stopped),
                or livegate had told P "status: redis down" (at most
-               IN_FLIGHT_S after N was sent) and not yet "up" - and no
+               IN_FLIGHT_S after N was published) and not yet "up" - and no
                later message of ch had reached P; the next page's render
                covers it (it read >= N).
+  "Published" is the latest moment Redis may have published N (published_by:
+  its answer; for a PUBLISH that timed out in a hang, Redis's resumption).
   A read returns >= N exactly when it happened after N was written (the
   data only grows), so "a refetch that read >= N" is "a refetch after N".
   A later invalidation of another message (N+1 arrived, N did not) does NOT
@@ -116,6 +118,9 @@ class Run:
         self.faults = []
         for r in records(os.path.join(out, "faults.log")):
             self.faults.append((r[1], float(r[2]), float(r[3]), " ".join(r[4:])))
+        hangs = [(t0, t1) for kind, t0, t1, _ in self.faults if kind == "redis_hang"]
+        # per channel, index seq-1: the latest moment Redis may have published it
+        self.published_by = [[published_by(m, hangs) for m in msgs] for msgs in self.msgs]
         for path in sorted(glob.glob(os.path.join(out, "tabs-*.log"))):
             self._read_tabs(path, int(path.rsplit("-", 1)[1].split(".")[0]))
 
@@ -183,19 +188,19 @@ class Page:
             span -= max(0.0, min(s1, t1) - max(s0, t0))
         return span
 
-    def unloaded_before(self, t_sent):
-        """Whether the page went away before a message sent at t_sent could
-        reach it: less than IN_FLIGHT_S after it, not counting the time its
+    def unloaded_before(self, t_pub):
+        """Whether the page went away before a message published by t_pub
+        could reach it: less than IN_FLIGHT_S after it, not counting the time its
         process was stopped, or while livegate said Redis was down (an
         outage that began at most IN_FLIGHT_S after the message)."""
-        if self.awake(t_sent, self.t_end) < IN_FLIGHT_S:
+        if self.awake(t_pub, self.t_end) < IN_FLIGHT_S:
             return True
         told = [(t, state) for t, state in self.status if t <= self.t_end]
-        return bool(told) and told[-1][1] == "down" and told[-1][0] <= t_sent + IN_FLIGHT_S
+        return bool(told) and told[-1][1] == "down" and told[-1][0] <= t_pub + IN_FLIGHT_S
 
-    def caused_by_loss(self, label, t_cover, t_sent):
+    def caused_by_loss(self, label, t_cover, t_pub):
         """Whether an invalidation (or reconnect refetch) at t_cover answers
-        the event that may have lost a message sent at t_sent, rather than
+        the event that may have lost a message published by t_pub, rather than
         happening to come later: a resync follows an outage livegate told
         the page of (down) at most IN_FLIGHT_S after the message; a
         reconnect or a missed follows the loss of the page's subscribed
@@ -204,14 +209,14 @@ class Page:
         comes less than IN_FLIGHT_S of the tab's running time after it."""
         if label == "resync":
             t = last_before(self.downs, t_cover)
-            return t is not None and t_sent >= t - IN_FLIGHT_S
+            return t is not None and t_pub >= t - IN_FLIGHT_S
         if label in ("reconnect", "missed"):
             t = last_before(self.losses, t_cover)
             if t is None:
                 return label == "missed"
-            return t_sent >= t - IN_FLIGHT_S
+            return t_pub >= t - IN_FLIGHT_S
         if label == "coalesced":
-            return self.awake(t_sent, t_cover) < IN_FLIGHT_S
+            return self.awake(t_pub, t_cover) < IN_FLIGHT_S
         return False  # a reason the campaign does not know covers nothing
 
 
@@ -252,6 +257,16 @@ def refetch_key(tab, conn, label, ch, t):
     if label == "reconnect":
         return ("F", tab, conn, label)
     return ("F", tab, conn, label, ch, t)
+
+
+def published_by(msg, hangs):
+    """The latest moment Redis may have published a message: when it
+    answered; for a PUBLISH that timed out in a hang, when Redis resumed
+    (it still runs what waited in its socket); for a failed one, its send."""
+    _, t_sent, t_done, result = msg
+    if result == "T":
+        return max([t1 for t0, t1 in hangs if t0 <= t_done and t1 >= t_sent] + [t_done])
+    return t_sent if result == "E" else t_done
 
 
 def percentile(values, p):
@@ -301,14 +316,14 @@ class Checker:
             if seq in got:
                 self.covered["direct"] += 1
                 continue
-            t_sent = self.run.msgs[ch][seq - 1][1]
+            t_pub = self.run.published_by[ch][seq - 1]
             cover = next((c for c in covers[bisect.bisect_left(vals, seq):]
-                          if page.caused_by_loss(c[2], c[0], t_sent)), None)
+                          if page.caused_by_loss(c[2], c[0], t_pub)), None)
             if cover:
                 self.covered[cover[2]] += 1
                 self.justified.add(cover[3])
                 continue
-            if nxt and latest_direct < seq and page.unloaded_before(t_sent):
+            if nxt and latest_direct < seq and page.unloaded_before(t_pub):
                 self.covered["reload"] += 1
                 self.justified.add(("R", tab.id, nxt.pl))
                 continue

@@ -64,7 +64,9 @@ class Tab:
         return self
 
 
-def judge(tab, faults=()):
+def judge(tab, faults=(), results=None):
+    """The checker's figures for one tab; results: {seq: what Redis
+    answered} where it is not 1 (T: timed out, E: failed)."""
     out = tempfile.mkdtemp(prefix="checker-test-")
     try:
         with open(os.path.join(out, "run.json"), "w") as f:
@@ -72,7 +74,9 @@ def judge(tab, faults=()):
                        "render_slack_ms": 1000}, f)
         with open(os.path.join(out, "publisher.log"), "w") as f:
             for seq, t in MESSAGES:
-                f.write(f"P 0 {seq} {t} {t} {t + 0.001} 1\n")
+                result = (results or {}).get(seq, 1)
+                done = t + (1.0 if result == "T" else 0.001)
+                f.write(f"P 0 {seq} {t} {t} {done} {result}\n")
         with open(os.path.join(out, "faults.log"), "w") as f:
             for kind, t0, t1, detail in faults:
                 f.write(f"F {kind} {t0} {t1} {detail}\n")
@@ -118,6 +122,20 @@ class CoverageRule(unittest.TestCase):
         # 3 was lost on a live link at 12; an unrelated outage at 18 must not hide it
         fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).status(18, "down")
                     .status(18.5, "up").refetch("resync", 18.6, 6).end(25))
+        self.assertEqual(covered(fig), {"direct": 2, "silent_unexplained": 1, "resync": 3})
+
+    def test_a_publish_that_waited_in_a_hung_redis_counts_from_its_resumption(self):
+        # 3 is sent at 12 into a Redis hung from 11.9 to 19; livegate notices
+        # the hang late (17.5) and resyncs after it: Redis ran 3 at 19 at best.
+        fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).status(17.5, "down")
+                    .status(19.2, "up").refetch("resync", 19.3, 6).end(25),
+                    faults=[("redis_hang", 11.9, 19.0, "hang=7.1s")], results={3: "T"})
+        self.assertEqual(covered(fig), {"direct": 2, "resync": 4})
+
+    def test_an_acknowledged_publish_long_before_the_outage_is_not_covered_by_it(self):
+        fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).status(17.5, "down")
+                    .status(19.2, "up").refetch("resync", 19.3, 6).end(25),
+                    faults=[("redis_hang", 11.9, 19.0, "hang=7.1s")])
         self.assertEqual(covered(fig), {"direct": 2, "silent_unexplained": 1, "resync": 3})
 
     def test_a_resync_without_an_outage_told_covers_nothing(self):
