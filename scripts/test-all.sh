@@ -33,3 +33,6 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:ha
 # minutes with the build): a crash, a leak or a broken invariant fails CI
 # and leaves its input in build-fuzz/artifacts/ (docs/reliability.md).
 fuzz/run.sh -t 60
+
+# The fault campaign's short run (docs/reliability.md): about 2 minutes.
+tests/reliability/run.sh --short
