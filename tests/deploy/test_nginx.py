@@ -160,7 +160,7 @@ class NginxInFront(unittest.TestCase):
         return f"wss://127.0.0.1:{self.https}/livegate/ws"
 
     async def recv_json(self, ws):
-        return json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+        return await dt.recv_frame(ws, TIMEOUT)
 
     def test_subscribe_and_invalidate_through_nginx(self):
         channel = f"deploy-{uuid.uuid4().hex[:8]}"
@@ -286,7 +286,7 @@ class NginxInFront(unittest.TestCase):
                 self.assertEqual((await self.recv_json(ws))["type"], "subscribed")
                 self.livegate.proc.send_signal(signal.SIGTERM)
                 with self.assertRaises(websockets.exceptions.ConnectionClosed) as cm:
-                    await asyncio.wait_for(ws.recv(), DRAIN_MS / 1000 + TIMEOUT)
+                    await dt.recv_frame(ws, DRAIN_MS / 1000 + TIMEOUT)
                 self.assertEqual(cm.exception.rcvd.code if cm.exception.rcvd else None, 1012)
 
         asyncio.run(scenario())

@@ -147,18 +147,18 @@ class SyscallFilter(unittest.TestCase):
             url = f"ws://127.0.0.1:{public}/ws"
             async with websockets.connect(url, open_timeout=TIMEOUT) as ws:
                 await ws.send(json.dumps({"type": "subscribe", "token": minted["token"]}))
-                self.assertEqual(json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))["type"],
+                self.assertEqual((await dt.recv_frame(ws, TIMEOUT))["type"],
                                  "subscribed")
                 await asyncio.to_thread(dt.redis_cli, redis_port, "PUBLISH", "sys", "x")
-                self.assertEqual(json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))["type"],
+                self.assertEqual((await dt.recv_frame(ws, TIMEOUT))["type"],
                                  "invalidate")
                 status, _ = await asyncio.to_thread(post, "/v1/publish",
                                                     {"channel": "sys", "data": {"n": 1}})
                 self.assertEqual(status, 202)
-                self.assertEqual(json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))["type"],
+                self.assertEqual((await dt.recv_frame(ws, TIMEOUT))["type"],
                                  "invalidate")
                 await ws.send(json.dumps({"type": "ping"}))
-                self.assertEqual(json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))["type"],
+                self.assertEqual((await dt.recv_frame(ws, TIMEOUT))["type"],
                                  "pong")
                 # Key reload while connected.
                 now = int(time.time())

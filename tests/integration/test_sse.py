@@ -160,17 +160,26 @@ class SseTest(LivegateTestCase):
         token = mint_pyjwt(["feed"])
         slow = self.open(lg, token=token, rcvbuf=2048)
         self.assertEqual(slow.event()["type"], "subscribed")
-        # The burst is 600 KB: a window that takes it whole keeps this
-        # client fast whatever the machine's load.
         fast = self.open(lg, token=token, rcvbuf=1 << 20)
         self.assertEqual(fast.event()["type"], "subscribed")
-        pad = "x" * 1000
-        n = 600
+        # 420 events of ~250 bytes: more than a client's queue (257 frames)
+        # plus what a 2 KiB receive window and the server's 16 KiB send
+        # buffer hold, far less than that queue plus the first receive
+        # window a 1 MiB buffer opens (64 KiB, ~260 events). So the slow
+        # stream is parked and the fast one is not, even though neither
+        # reads during the burst: the outcome does not hang on how soon
+        # this test is scheduled on a loaded machine (it did, with a burst
+        # the fast client could only take by reading while it came).
+        pad = "x" * 200
+        n = 420
         redis.publish_many("feed", [json.dumps({"seq": i, "pad": pad}) for i in range(n)])
+        deadline = time.monotonic() + 20
+        while lg.metrics().get("livegate_clients_parked_total", 0.0) < 1.0:
+            self.assertLess(time.monotonic(), deadline, "the slow stream was never parked")
+            await asyncio.sleep(0.05)
         for i in range(n):
             self.assertEqual(fast.event()["data"]["seq"], i)
-        m = lg.metrics()
-        self.assertGreaterEqual(m["livegate_clients_parked_total"], 1.0)
+        self.assertEqual(lg.metrics()["livegate_clients_parked_total"], 1.0)
         # Once it reads, it learns what it missed, with the newest data.
         slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         while True:

@@ -108,6 +108,41 @@ test('a dropped connection reconnects after the backoff and refreshes once for t
   assert.equal(t.refreshes.length, 1);
 });
 
+test('a catch-up after a reconnect costs no second refresh, before or after the reconnect refresh started; on a first connection it refreshes', async () => {
+  const missed = { type: 'invalidate', channel: 'todos', data: null, reason: 'missed' };
+  for (const late of [false, true]) {
+    const t = setup();
+    t.lg.connect();
+    const c1 = await accept(t, t.env);
+    c1.drop(1006);
+    await t.env.advance(500);
+    const c2 = await accept(t, t.env);
+    if (late) await t.env.advance(150); // the reconnect refresh has started
+    c2.frame(missed);
+    await t.env.advance(5000);
+    assert.equal(t.refreshes.length, 1, `one refresh for the gap (missed ${late ? 'after' : 'before'} it started)`);
+  }
+  const first = setup();
+  first.lg.connect();
+  const c = await accept(first, first.env);
+  c.frame(missed);
+  await first.env.advance(5000);
+  assert.equal(first.refreshes.length, 1, 'the first connection\'s catch-up refreshes');
+  // After a renewal the refresh that brought the token ran before this
+  // subscription: what was published in between is the catch-up's to tell.
+  const fresh = tok(['todos'], { iat: T0 + 3000, ttl: 3 });
+  const r = setup({ ttl: 3, onRefresh: (b, lg) => lg.setToken(fresh) });
+  r.lg.connect();
+  const r1 = await accept(r, r.env);
+  await r.env.advance(3000);
+  r1.drop(4002, 'token expired');
+  await r.env.advance(150);
+  const r2 = await accept(r, r.env);
+  r2.frame(missed);
+  await r.env.advance(5000);
+  assert.equal(r.refreshes.length, 2, 'the renewal, then the catch-up');
+});
+
 test('the tab shown or the network back reconnects without waiting for the backoff', async () => {
   const t = setup();
   t.lg.connect();

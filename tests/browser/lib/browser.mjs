@@ -78,8 +78,17 @@ async function setUp(page, url, until) {
     if (m.type() === 'error') page.consoleErrors.push(m.text());
   });
   page.subscribeFrames = [];
+  page.subscribedFrames = []; // livegate's answers: `subscribed` with its channels
   page.pings = 0;
   page.on('websocket', (ws) => {
+    ws.on('framereceived', (f) => {
+      try {
+        const msg = JSON.parse(f.payload);
+        if (msg.type === 'subscribed') page.subscribedFrames.push(msg);
+      } catch {
+        // not JSON: not ours to record
+      }
+    });
     ws.on('framesent', (f) => {
       try {
         const msg = JSON.parse(f.payload);

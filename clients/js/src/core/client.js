@@ -60,6 +60,7 @@ export function createLivegate(options) {
   let started = false; // connect() called and disconnect() not since
   let everUp = false;
   let lostAt = -Infinity; // when the last connection was lost
+  let upAt = Infinity; // when this connection's `subscribed` came
   let renewing = false; // expired: waiting for a fresh token
   let renewFailures = 0;
   let renewTimer = 0;
@@ -121,12 +122,17 @@ export function createLivegate(options) {
   }
 
   function onFrame(m) {
+    // A catch-up names publishes from before `subscribed`; a refresh started
+    // since then renders after them all (the reconnect's, at the leading
+    // edge), so it covers them: a second one would only repeat it.
+    if (m.reason === 'missed' && scheduler.lastStart() >= upAt) return;
     const hint = typeof m.spread === 'number' && m.spread >= 0 ? Math.min(m.spread, MAX_SPREAD_MS) : spreadMs;
     invalidate(m, hint);
   }
 
   function up(channels) {
     expiredStrikes = 0;
+    upAt = env.now();
     redisDown = false; // confirmed subscriptions: Redis answered
     updateHealth();
     emit('connected', { channels, reconnect: everUp });
@@ -139,6 +145,7 @@ export function createLivegate(options) {
 
   function down(code, reason, wasUp) {
     lostAt = env.now();
+    upAt = Infinity;
     redisDown = false; // the next connection (maybe another worker) will say
     updateHealth();
     const exp = expiresAt(sentToken);
