@@ -136,6 +136,7 @@ static unsigned kids_with_clients(void)
  * falls on both alike. FIFOs are opened O_RDWR so neither open nor a partner
  * that has finished blocks or breaks the pipe. */
 static int baton_in = -1, baton_out = -1;
+#define LG_FIRST_TURN_S 900.0 /* a ring of up to a dozen connect phases */
 
 /* Waits up to timeout_s for the baton, reading the children meanwhile.
  * Returns 0 with the baton, -1 on timeout or a dead child. */
@@ -405,8 +406,10 @@ int main(int argc, char **argv)
         }
     }
     if (ready && o.mode == LG_MODE_FANOUT) {
-        /* The first turn waits for the partner's connect phase as well. */
-        if (baton_take(o.connect_timeout + 60) != 0) { rc = 1; goto out; }
+        /* The first turn waits for the partners' connect phases as well
+         * (run.sh lets them connect one after the other, then gives the
+         * first turn, also when one of them died). */
+        if (baton_take(LG_FIRST_TURN_S) != 0) { rc = 1; goto out; }
         if (fanout_one(&o, pubfd, 0) < 0) { rc = 1; goto out; } /* warm-up, not measured */
         lg_sleep(o.gap);
         baton_pass();
