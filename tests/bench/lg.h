@@ -12,17 +12,19 @@
 
 #define LG_MAX_PROCS 16
 #define LG_MAX_PIDS 64
-#define LG_RBUF 2048          /* per-client receive buffer: frames here are < 300 B */
+#define LG_RBUF 2048          /* per-client receive buffer: frames and events here are < 300 B */
 #define LG_MAX_SEQ 2000000u   /* highest publish sequence number a run may use */
 
-enum lg_proto { LG_PROTO_LIVEGATE, LG_PROTO_GENERIC };
+/* livegate: WebSocket, then the subscribe frame; generic: the upgrade alone
+ * (peers); sse: livegate's event stream, POST /sse with the subscribe body. */
+enum lg_proto { LG_PROTO_LIVEGATE, LG_PROTO_GENERIC, LG_PROTO_SSE };
 enum lg_mode { LG_MODE_FANOUT, LG_MODE_RATE, LG_MODE_IDLE, LG_MODE_STORM };
 enum lg_pubkind { LG_PUB_REDIS, LG_PUB_HTTP };
 
 struct lg_opts {
     const char *host;          /* server address (IPv4 literal) */
     int port;
-    const char *path;          /* WebSocket path, e.g. /ws or /sub */
+    const char *path;          /* WebSocket or stream path, e.g. /ws, /sub, /sse */
     enum lg_proto proto;
     enum lg_mode mode;
     unsigned clients;
@@ -65,6 +67,19 @@ struct lg_report {
 
 /* lg_child.c */
 int lg_child_run(const struct lg_opts *o, unsigned first, unsigned count, int ctl_fd);
+
+/* lg_http.c: response heads. The status code (-1 if not HTTP/1.x), and the
+ * value of header name (case-insensitive) with its length, or NULL. */
+int lg_http_status(const char *head, size_t len);
+const char *lg_http_header(const char *head, size_t len, const char *name, size_t *vlen);
+
+/* lg_sse.c: event-stream client pieces. head_ok: a 200 text/event-stream
+ * head without chunked encoding. parse: one event at buf; returns 1 with
+ * its data (data: lines joined by "\n", rewritten in place at buf; NULL for
+ * a comment-only event) and its length in the buffer, 0 if incomplete. */
+int lg_sse_head_ok(const char *head, size_t len);
+int lg_sse_parse(unsigned char *buf, size_t len, unsigned char **data, size_t *dlen,
+                 size_t *event_len);
 
 /* lg_ws.c: WebSocket client pieces and HS256 tokens */
 size_t lg_b64(const unsigned char *in, size_t n, char *out, int url);

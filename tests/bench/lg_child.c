@@ -1,5 +1,9 @@
-/* One loadgen child: opens its slice of WebSocket clients with epoll and
- * non-blocking sockets, subscribes them, and timestamps every delivery.
+/* One loadgen child: opens its slice of clients with epoll and non-blocking
+ * sockets, subscribes them, and timestamps every delivery. A client is a
+ * WebSocket (upgrade, then the subscribe frame) or livegate's event stream
+ * (POST /sse with the subscribe message as its body); only the request,
+ * the response head and the framing differ: what a message means (the
+ * subscribe answer, a delivery to timestamp) is one path for both.
  *
  * Talks to the parent over ctl_fd: waits for "G" (go), answers
  * "READY ready refused failed connect_ns", then "DONE seq" each time all its
@@ -151,6 +155,48 @@ static void start_connect(struct child *ch, struct client *c)
     if (epoll_ctl(ch->ep, EPOLL_CTL_ADD, c->fd, &e) != 0) kill_client(ch, c, 0);
 }
 
+/* The subscribe message: its token is shared when the channels do not
+ * depend on the client. Returns its length, or -1. */
+static int subscribe_msg(struct child *ch, struct client *c, char *msg, size_t cap)
+{
+    char tok[1200];
+    const char *t = ch->token;
+    if (ch->token_len <= 0) {
+        if (lg_jwt_mint(ch->o->secret, ch->o->channels, c->idx, 3600, tok, sizeof tok) < 0)
+            return -1;
+        t = tok;
+    }
+    int n = snprintf(msg, cap, "{\"type\":\"subscribe\",\"token\":\"%s\"}", t);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+/* The request that opens the client: a WebSocket upgrade, or the stream's
+ * POST with the subscribe message as its body (text/plain, as the script
+ * sends it). Returns its length, or -1. */
+static int open_request(struct child *ch, struct client *c, char *req, size_t cap)
+{
+    const struct lg_opts *o = ch->o;
+    int n;
+    if (o->proto == LG_PROTO_SSE) {
+        char body[1400];
+        int bl = subscribe_msg(ch, c, body, sizeof body);
+        if (bl < 0) return -1;
+        n = snprintf(req, cap,
+                     "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: text/plain;charset=UTF-8\r\n"
+                     "Content-Length: %d\r\n\r\n%s",
+                     o->path, o->host, o->port, bl, body);
+    } else {
+        char key[32];
+        lg_ws_key(c->idx, key);
+        n = snprintf(req, cap,
+                     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n",
+                     o->path, o->host, o->port, key);
+    }
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
 static void on_connected(struct child *ch, struct client *c)
 {
     int err = 0;
@@ -159,16 +205,11 @@ static void on_connected(struct child *ch, struct client *c)
         kill_client(ch, c, err == ECONNREFUSED);
         return;
     }
-    char key[32], req[512];
-    lg_ws_key(c->idx, key);
-    int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                     "Sec-WebSocket-Version: 13\r\n\r\n",
-                     ch->o->path, ch->o->host, ch->o->port, key);
+    char req[1800];
+    int n = open_request(ch, c, req, sizeof req);
     c->st = C_HANDSHAKE;
     ev_mod(ch, c, EPOLLIN);
-    if (send_bytes(ch, c, (unsigned char *)req, (size_t)n) != 0) kill_client(ch, c, 0);
+    if (n < 0 || send_bytes(ch, c, (unsigned char *)req, (size_t)n) != 0) kill_client(ch, c, 0);
 }
 
 static void became_ready(struct child *ch, struct client *c)
@@ -181,15 +222,9 @@ static void became_ready(struct child *ch, struct client *c)
 
 static int send_subscribe(struct child *ch, struct client *c)
 {
-    char tok[1200], msg[1400];
-    const char *t = ch->token;
-    if (ch->token_len <= 0) {
-        if (lg_jwt_mint(ch->o->secret, ch->o->channels, c->idx, 3600, tok, sizeof tok) < 0)
-            return -1;
-        t = tok;
-    }
-    int n = snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"token\":\"%s\"}", t);
-    if (n < 0 || (size_t)n >= sizeof msg) return -1;
+    char msg[1400];
+    int n = subscribe_msg(ch, c, msg, sizeof msg);
+    if (n < 0) return -1;
     unsigned char fr[1500];
     size_t fl = lg_ws_frame(fr, sizeof fr, 1, msg, (size_t)n, 0x5a17c3e1u ^ c->idx);
     if (!fl) return -1;
@@ -241,7 +276,28 @@ static void record(struct child *ch, const unsigned char *p, size_t n)
     ch->lat[ch->nlat++] = lat;
 }
 
-/* Handles complete frames in rbuf; returns -1 to close the client. */
+/* One message from the server (a WebSocket text frame's payload or an
+ * event's data), whatever carried it: the answer to the subscribe makes
+ * the client ready; after that every message is a delivery to timestamp. */
+static void on_message(struct child *ch, struct client *c, const unsigned char *p, size_t n)
+{
+    if (c->st == C_SUBSCRIBING) {
+        if (memmem(p, n, "\"type\":\"subscribed\"", 19)) became_ready(ch, c);
+    } else if (c->st == C_READY) {
+        record(ch, p, n);
+    }
+}
+
+/* Drops the first off bytes of rbuf, which the parser has used. */
+static void consumed(struct client *c, size_t off)
+{
+    if (!off) return;
+    memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+    c->rlen = (uint16_t)(c->rlen - off);
+}
+
+/* Handles complete WebSocket frames in rbuf; returns -1 to close the
+ * client, -2 when the server closed it. */
 static int on_frames(struct child *ch, struct client *c)
 {
     size_t off = 0;
@@ -257,11 +313,7 @@ static int on_frames(struct child *ch, struct client *c)
         }
         if (r == 0) break;
         if (op == 1) {
-            if (c->st == C_SUBSCRIBING) {
-                if (memmem(pl, plen, "\"type\":\"subscribed\"", 19)) became_ready(ch, c);
-            } else if (c->st == C_READY) {
-                record(ch, pl, plen);
-            }
+            on_message(ch, c, pl, plen);
         } else if (op == 9) { /* ping: answer with the same payload */
             unsigned char fr[160];
             size_t n = lg_ws_frame(fr, sizeof fr, 10, pl, plen, 0x1234567u ^ c->idx);
@@ -271,10 +323,44 @@ static int on_frames(struct child *ch, struct client *c)
         }
         off += fl;
     }
-    if (off) {
-        memmove(c->rbuf, c->rbuf + off, c->rlen - off);
-        c->rlen = (uint16_t)(c->rlen - off);
+    consumed(c, off);
+    return 0;
+}
+
+/* Handles complete events in rbuf (comments such as ": ping" carry no
+ * data); returns as on_frames does. */
+static int on_events(struct child *ch, struct client *c)
+{
+    size_t off = 0;
+    for (;;) {
+        unsigned char *data;
+        size_t dlen, el;
+        if (lg_sse_parse(c->rbuf + off, c->rlen - off, &data, &dlen, &el) == 0) break;
+        off += el;
+        if (!data) continue;
+        /* The stream's close event is the WebSocket's close frame. */
+        if (memmem(data, dlen, "\"type\":\"close\"", 15)) return -2;
+        on_message(ch, c, data, dlen);
     }
+    consumed(c, off);
+    return 0;
+}
+
+/* The response head (hl bytes in rbuf) has come: the server's yes or no.
+ * Returns 0 to go on, -1 when the server refused the client. */
+static int on_head(struct child *ch, struct client *c, size_t hl)
+{
+    const char *head = (const char *)c->rbuf;
+    if (ch->o->proto == LG_PROTO_SSE) {
+        /* The subscribe went in the request: the stream answers it. */
+        if (!lg_sse_head_ok(head, hl)) return -1; /* 401, 403, 503: the server said no */
+        c->st = C_SUBSCRIBING;
+    } else {
+        char key[32];
+        lg_ws_key(c->idx, key);
+        if (!lg_ws_accept_ok(key, head, hl)) return -1;
+    }
+    consumed(c, hl);
     return 0;
 }
 
@@ -296,22 +382,17 @@ static void on_readable(struct child *ch, struct client *c)
         if (c->st == C_HANDSHAKE) {
             unsigned char *eoh = memmem(c->rbuf, c->rlen, "\r\n\r\n", 4);
             if (!eoh) continue;
-            size_t hl = (size_t)(eoh + 4 - c->rbuf);
-            char key[32];
-            lg_ws_key(c->idx, key);
-            if (!lg_ws_accept_ok(key, (char *)c->rbuf, hl)) {
-                kill_client(ch, c, 1); /* 403, 503, ...: the server said no */
+            if (on_head(ch, c, (size_t)(eoh + 4 - c->rbuf)) != 0) {
+                kill_client(ch, c, 1);
                 return;
             }
-            memmove(c->rbuf, c->rbuf + hl, c->rlen - hl);
-            c->rlen = (uint16_t)(c->rlen - hl);
             if (ch->o->proto == LG_PROTO_GENERIC) became_ready(ch, c);
-            else if (send_subscribe(ch, c) != 0) {
+            else if (ch->o->proto == LG_PROTO_LIVEGATE && send_subscribe(ch, c) != 0) {
                 kill_client(ch, c, 0);
                 return;
             }
         }
-        int fr = on_frames(ch, c);
+        int fr = ch->o->proto == LG_PROTO_SSE ? on_events(ch, c) : on_frames(ch, c);
         if (fr < 0) {
             kill_client(ch, c, fr == -2);
             return;
@@ -363,7 +444,7 @@ int lg_child_run(const struct lg_opts *o, unsigned first, unsigned count, int ct
         ch.c[i].fd = -1;
         ch.c[i].idx = first + i;
     }
-    if (o->proto == LG_PROTO_LIVEGATE && !strstr(o->channels, "%u")) {
+    if (o->proto != LG_PROTO_GENERIC && !strstr(o->channels, "%u")) {
         ch.token_len = lg_jwt_mint(o->secret, o->channels, 0, 3600, ch.token, sizeof ch.token);
         if (ch.token_len < 0) return 1;
     }

@@ -7,7 +7,6 @@
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 size_t lg_b64(const unsigned char *in, size_t n, char *out, int url)
@@ -43,27 +42,18 @@ void lg_ws_key(unsigned idx, char key[32])
     lg_b64(raw, 16, key, 0);
 }
 
-/* 1 when the HTTP response is a 101 whose Sec-WebSocket-Accept matches key. */
+/* 1 when the HTTP response head is a 101 whose Sec-WebSocket-Accept matches key. */
 int lg_ws_accept_ok(const char *key, const char *resp, size_t len)
 {
     static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     char cat[96], want[32];
     unsigned char sha[SHA_DIGEST_LENGTH];
-    if (len < 12 || memcmp(resp, "HTTP/1.1 101", 12) != 0) return 0;
+    if (lg_http_status(resp, len) != 101) return 0;
     int n = snprintf(cat, sizeof cat, "%s%s", key, guid);
     SHA1((const unsigned char *)cat, (size_t)n, sha);
-    lg_b64(sha, sizeof sha, want, 0);
-    /* Find the header case-insensitively inside the bounded response. */
-    const char *p = resp, *end = resp + len;
-    static const char h[] = "sec-websocket-accept:";
-    for (; p + sizeof h - 1 < end; p++) {
-        if (strncasecmp(p, h, sizeof h - 1) != 0) continue;
-        p += sizeof h - 1;
-        while (p < end && *p == ' ') p++;
-        size_t wl = strlen(want);
-        return (size_t)(end - p) >= wl && memcmp(p, want, wl) == 0;
-    }
-    return 0;
+    size_t wl = lg_b64(sha, sizeof sha, want, 0), vl;
+    const char *v = lg_http_header(resp, len, "sec-websocket-accept", &vl);
+    return v && vl == wl && memcmp(v, want, wl) == 0;
 }
 
 /* Builds one masked client frame; returns its length or 0 if cap is short. */

@@ -1,4 +1,4 @@
-/* loadgen: the benchmark's WebSocket load generator.
+/* loadgen: the benchmark's load generator (WebSocket and event-stream clients).
  *
  * The parent forks children that hold the clients (lg_child.c), publishes,
  * samples the server's CPU and memory from /proc, merges what the children
@@ -36,7 +36,8 @@ static void usage(void)
 {
     fprintf(stderr,
         "usage: loadgen --port P [options]\n"
-        "  --host A --path /ws --proto livegate|generic --mode fanout|rate|idle|storm\n"
+        "  --host A --path /ws --proto livegate|generic|sse --mode fanout|rate|idle|storm\n"
+        "    (sse: livegate's event stream, POST to --path, e.g. /sse)\n"
         "  --clients N --procs K --src-base 2 --per-src 15000 --inflight 1000\n"
         "  --connect-timeout S --secret KEY --channels 'bench' (\"%%u\" = client index)\n"
         "  --pub redis|http --pub-host A --pub-port P --pub-path /pub --channel bench\n"
@@ -135,6 +136,7 @@ static unsigned kids_with_clients(void)
  * falls on both alike. FIFOs are opened O_RDWR so neither open nor a partner
  * that has finished blocks or breaks the pipe. */
 static int baton_in = -1, baton_out = -1;
+#define LG_FIRST_TURN_S 900.0 /* a ring of up to a dozen connect phases */
 
 /* Waits up to timeout_s for the baton, reading the children meanwhile.
  * Returns 0 with the baton, -1 on timeout or a dead child. */
@@ -260,7 +262,15 @@ static int parse_args(int argc, char **argv, struct lg_opts *o)
         case 'h': o->host = optarg; break;
         case 'p': o->port = atoi(optarg); break;
         case 'P': o->path = optarg; break;
-        case 'x': o->proto = !strcmp(optarg, "generic") ? LG_PROTO_GENERIC : LG_PROTO_LIVEGATE; break;
+        case 'x':
+            if (!strcmp(optarg, "generic")) o->proto = LG_PROTO_GENERIC;
+            else if (!strcmp(optarg, "sse")) o->proto = LG_PROTO_SSE;
+            else if (!strcmp(optarg, "livegate")) o->proto = LG_PROTO_LIVEGATE;
+            else {
+                fprintf(stderr, "loadgen: unknown --proto %s\n", optarg);
+                return -1;
+            }
+            break;
         case 'm':
             o->mode = !strcmp(optarg, "rate") ? LG_MODE_RATE : !strcmp(optarg, "idle") ? LG_MODE_IDLE
                     : !strcmp(optarg, "storm") ? LG_MODE_STORM : LG_MODE_FANOUT;
@@ -297,7 +307,7 @@ static int parse_args(int argc, char **argv, struct lg_opts *o)
         }
     }
     if (o->port <= 0 || !o->clients || !o->per_src || o->messages >= LG_MAX_SEQ ||
-        (o->proto == LG_PROTO_LIVEGATE && !o->secret)) {
+        (o->proto != LG_PROTO_GENERIC && !o->secret)) {
         usage();
         return -1;
     }
@@ -396,8 +406,10 @@ int main(int argc, char **argv)
         }
     }
     if (ready && o.mode == LG_MODE_FANOUT) {
-        /* The first turn waits for the partner's connect phase as well. */
-        if (baton_take(o.connect_timeout + 60) != 0) { rc = 1; goto out; }
+        /* The first turn waits for the partners' connect phases as well
+         * (run.sh lets them connect one after the other, then gives the
+         * first turn, also when one of them died). */
+        if (baton_take(LG_FIRST_TURN_S) != 0) { rc = 1; goto out; }
         if (fanout_one(&o, pubfd, 0) < 0) { rc = 1; goto out; } /* warm-up, not measured */
         lg_sleep(o.gap);
         baton_pass();
@@ -428,6 +440,10 @@ int main(int argc, char **argv)
         cpu_b = o.server_pid ? lg_proc_cpu_s(o.server_pid) : 0;
         window = o.duration;
     }
+
+    /* Memory again once the measurement is over (idle: after the server's
+     * keep-alives went out): what the connections cost when in use. */
+    double mem2 = o.server_pid ? lg_proc_mem_kib(o.server_pid) : 0;
 
     /* Collect the children's reports. */
     for (int i = 0; i < 5; i++) pump(20);
@@ -487,7 +503,7 @@ int main(int argc, char **argv)
     printf("{\"scenario\":\"%s\",\"server\":\"%s\",\"mode\":\"%s\",\"clients\":%u,\"procs\":%u,"
            "\"ready\":%u,\"refused\":%u,\"failed\":%u,\"dropped\":%llu,\"bad_frames\":%llu,"
            "\"connect_s\":%.3f,\"connect_cpu_s\":%.3f,\"mem_kib_before\":%.0f,\"mem_kib_after\":%.0f,"
-           "\"mem_kib_per_conn\":%.3f,\"messages\":%u,\"msg_timeouts\":%u,"
+           "\"mem_kib_per_conn\":%.3f,\"mem_kib_end\":%.0f,\"messages\":%u,\"msg_timeouts\":%u,"
            "\"publishes_own\":%llu,\"publishes_shared\":%llu,"
            "\"deliveries\":%zu,\"expected\":%llu,\"lat_p50_ms\":%.3f,\"lat_p99_ms\":%.3f,"
            "\"lat_max_ms\":%.3f,\"last_p50_ms\":%.3f,\"last_max_ms\":%.3f,"
@@ -497,7 +513,7 @@ int main(int argc, char **argv)
            o.mode == LG_MODE_FANOUT ? "fanout" : o.mode == LG_MODE_RATE ? "rate"
            : o.mode == LG_MODE_IDLE ? "idle" : "storm",
            o.clients, o.procs, ready, refused, failed, dropped, bad, (double)connect_ns / 1e9,
-           cpu_c1 - cpu_c0, mem0, mem1, ready ? (mem1 - mem0) / ready : 0.0, o.messages, timeouts,
+           cpu_c1 - cpu_c0, mem0, mem1, ready ? (mem1 - mem0) / ready : 0.0, mem2, o.messages, timeouts,
            rs.own, rs.shared, nlat, expected, pct_ms(lat, nlat, 0.5), pct_ms(lat, nlat, 0.99),
            pct_ms(lat, nlat, 1.0), last_p50, last_max, fan_rate,
            window > 0 ? (double)nlat / window : 0.0, window, cpu,

@@ -19,11 +19,13 @@ SERVER_LABEL = {
     "livegate-w1": "livegate, 1 worker",
     "livegate-w2": "livegate, 2 workers",
     "livegate-w4": "livegate, 4 workers",
+    "livegate-sse-w1": "livegate, 1 worker, event stream",
     "nchan-w1": "Nchan, 1 nginx worker",
     "nchan-w2": "Nchan, 2 nginx workers",
     "node": "Node.js ws + ioredis",
 }
-ORDER = ["livegate-w1", "livegate-w2", "livegate-w4", "floor", "nchan-w1", "nchan-w2", "node"]
+ORDER = ["livegate-w1", "livegate-sse-w1", "livegate-w2", "livegate-w4", "floor", "nchan-w1",
+         "nchan-w2", "node"]
 
 
 def sh(cmd):
@@ -32,6 +34,15 @@ def sh(cmd):
         return (out.stdout + out.stderr).strip()
     except (OSError, subprocess.SubprocessError):
         return ""
+
+
+def livegate_desc(root, livegate):
+    """The binary measured: path, digest and the source it was built from."""
+    if not livegate or not os.path.exists(livegate):
+        return "not run"
+    digest = hashlib.sha256(open(livegate, "rb").read()).hexdigest()[:12]
+    rev = sh("git -C %s rev-parse --short HEAD 2>/dev/null" % root) or "no commit yet"
+    return "%s (sha256 %s, source %s, release build)" % (livegate, digest, rev)
 
 
 def machine(root, livegate):
@@ -47,11 +58,6 @@ def machine(root, livegate):
         except (OSError, ValueError, KeyError):
             return "?"
 
-    lg = "not run"
-    if livegate and os.path.exists(livegate):
-        digest = hashlib.sha256(open(livegate, "rb").read()).hexdigest()[:12]
-        rev = sh("git -C %s rev-parse --short HEAD 2>/dev/null" % root) or "no commit yet"
-        lg = "%s (sha256 %s, source %s, release build)" % (livegate, digest, rev)
     mem = sh("free -g | awk '/Mem:/{print $2}'")
     return [
         ("CPU", "%s, %s CPUs (%s), %s" % (lscpu.get("Model name", "?"), lscpu.get("CPU(s)", "?"),
@@ -61,7 +67,7 @@ def machine(root, livegate):
         ("Kernel", sh("uname -sr")),
         ("OS", "Debian " + sh("cat /etc/debian_version")),
         ("Open files per process", sh("bash -c 'ulimit -n'")),
-        ("livegate", lg),
+        ("livegate", livegate_desc(root, livegate)),
         ("Nchan", sh("dpkg-query -W -f='${Version}' libnginx-mod-nchan") + " on nginx "
          + sh("nginx -v 2>&1").replace("nginx version: ", "")),
         ("Node.js", "%s, ws %s, ioredis %s" % (sh("node --version"), npm_version("ws"),
@@ -235,6 +241,161 @@ def pair_table(rows):
     return lines + [""]
 
 
+STREAM, WS = "livegate-sse-w1", "livegate-w1"
+
+
+def median_of(rows, fn):
+    vals = [fn(r) for r in rows]
+    return statistics.median(vals) if vals else None
+
+
+def end_kib_per_conn(r):
+    """Memory per connection once the idle period is over (keep-alives sent)."""
+    return (r["mem_kib_end"] - r["mem_kib_before"]) / r["ready"] if r.get("ready") else 0.0
+
+
+def stream_memory(rows):
+    """[(connections, {server: [rows]})] of the sse-idle scenario."""
+    by = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if r.get("scenario") == "sse-idle":
+            by[r["clients"]][r["server"]].append(r)
+    return sorted(by.items())
+
+
+def stream_memory_table(rows):
+    lines = ["| connections | subscribed (WebSocket, stream) | WebSocket KiB/connection | stream KiB/connection "
+             "| stream − WebSocket, bytes/connection | after the idle period: WebSocket, stream KiB/connection "
+             "| server CPU % of a core while idle: WebSocket, stream | runs |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    verdicts = []
+    for n, by in stream_memory(rows):
+        ws, st = by.get(WS, []), by.get(STREAM, [])
+        if not ws or not st:
+            continue
+        med = {k: {"kib": median_of(v, lambda r: r["mem_kib_per_conn"]),
+                   "end": median_of(v, end_kib_per_conn),
+                   "cpu": median_of(v, lambda r: r["cpu_pct"]),
+                   "ready": min(int(r["ready"]) for r in v)} for k, v in (("ws", ws), ("st", st))}
+        diff = (med["st"]["kib"] - med["ws"]["kib"]) * 1024
+        # The method's own noise, in bytes per connection: the WebSocket's
+        # range over its rounds (transient handshake buffers freed but still
+        # resident depend on timing), and never less than one page of heap
+        # between two fresh servers.
+        spread = (max(r["mem_kib_per_conn"] for r in ws) - min(r["mem_kib_per_conn"] for r in ws)) * 1024
+        tol = max(4096.0 / n, spread)
+        verdicts.append((n, diff, tol, med["ws"]["ready"] == n and med["st"]["ready"] == n))
+        lines.append("| {:,} | {:,}, {:,} | {:.2f} | {:.2f} | {:+.0f} | {:.2f}, {:.2f} | {:.2f}, {:.2f} | {}, {} |".format(
+            n, med["ws"]["ready"], med["st"]["ready"], med["ws"]["kib"], med["st"]["kib"], diff,
+            med["ws"]["end"], med["st"]["end"], med["ws"]["cpu"], med["st"]["cpu"], len(ws), len(st)))
+    if not verdicts:
+        return ["_not run_", ""], None
+    return lines + [""], verdicts
+
+
+def stream_cpu_rounds(rows):
+    """[(subscribers, round, {server: row})] of the sse-pair runs."""
+    by = defaultdict(dict)
+    for r in rows:
+        if r.get("scenario") == "sse-pair":
+            by[(r["clients"], r.get("round"))][r["server"]] = r
+    return [(n, rnd, v) for (n, rnd), v in sorted(by.items())
+            if all(k in v for k in ("floor", WS, STREAM))]
+
+
+def stream_cpu_table(rows):
+    runs = stream_cpu_rounds(rows)
+    if not runs:
+        return ["_not run_", ""], []
+    lines = ["| subscribers | round | first turn | floor µs/delivery | WebSocket µs/delivery | stream µs/delivery "
+             "| WebSocket ÷ floor | stream ÷ floor | stream ÷ WebSocket | subscribed (floor, WebSocket, stream) |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    ratios = defaultdict(list)
+    names = {"floor": "floor", WS: "WebSocket", STREAM: "stream"}
+    for n, rnd, v in runs:
+        cpu = {k: v[k]["cpu_us_per_delivery"] for k in v}
+        first = next((names[k] for k in v if v[k].get("turn") == 0), "?")
+        full = all(v[k].get("ready") == n and cpu[k] > 0 for k in ("floor", WS, STREAM))
+        cell = lambda a, b: "%.2f" % (cpu[a] / cpu[b]) if cpu[b] > 0 else "–"
+        lines.append("| {:,} | {} | {} | {:.2f} | {:.2f} | {:.2f} | {} | {} | {} | {:,}, {:,}, {:,} |".format(
+            n, rnd, first, cpu["floor"], cpu[WS], cpu[STREAM], cell(WS, "floor"), cell(STREAM, "floor"),
+            cell(STREAM, WS), int(v["floor"]["ready"]), int(v[WS]["ready"]), int(v[STREAM]["ready"])))
+        if full:
+            ratios[n].append((cpu[WS] / cpu["floor"], cpu[STREAM] / cpu["floor"], cpu[STREAM] / cpu[WS]))
+    return lines + [""], sorted(ratios.items())
+
+
+def stream_section(summ, rows, a):
+    """Section 4 (issue 15): the event stream beside the WebSocket, between
+    event-stream markers so that `run.sh --only sse-idle,sse-pair --splice`
+    can rewrite it alone. Empty when this run measured neither."""
+    mem, verdicts = stream_memory_table(rows)
+    cpu, ratios = stream_cpu_table(rows)
+    own = [r for r in rows if r.get("scenario") in ("sse-idle", "sse-pair")]
+    if not own:
+        return []
+    loads = [r["load1"] for r in own if isinstance(r.get("load1"), (int, float))]
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    idle_s = median_of([r for r in own if r["scenario"] == "sse-idle"], lambda r: r["window_s"])
+    out = ["<!-- event-stream:begin (tests/bench/run.sh writes this section: scenarios sse-idle and "
+           "sse-pair; `--only sse-idle,sse-pair --splice` rewrites it alone) -->",
+           "## 4. The event stream beside the WebSocket (issue 15)", "",
+           "Generated by `%s` on %s (%s s for the whole run, %s round(s), tables show medians); do not "
+           "edit by hand, run it again.%s The machine is shared: its load average (1 min) was %s as the "
+           "measurements of this section ended. livegate: %s." % (
+               a.argv, now, a.elapsed, a.rounds,
+               " **A smoke run: its figures say nothing about the target.**" if a.quick == "1" else "",
+               "%.1f–%.1f (median %.1f)" % (min(loads), max(loads), statistics.median(loads))
+               if loads else "not recorded",
+               livegate_desc(a.root, a.livegate)), "",
+           "The clients are the load generator's own (`loadgen --proto sse`): `POST /sse` with the "
+           "subscribe message as a `text/plain` body, the `200 text/event-stream` head checked, events "
+           "parsed from a bounded 2 KiB buffer per client, subscribed on the `subscribed` event; every "
+           "delivery is timestamped and counted by the same code as a WebSocket frame's.", ""]
+    if verdicts:
+        ok = all(d <= t and full for _, d, t, full in verdicts)
+        out += ["**Target: the stream costs no more memory per connection than a WebSocket does** "
+                "(at each size, stream minus WebSocket, medians, at most the method's noise: the "
+                "WebSocket's range over its rounds, and at least one 4 KiB page ÷ connections; "
+                "every client subscribed in every run): %s — %s." % (
+                    "; ".join("{:,}: {:+.0f} bytes per connection (noise {:.0f}){}".format(
+                        n, d, t, "" if full else ", not every client subscribed")
+                        for n, d, t, full in verdicts), verdict(ok)), ""]
+    out += ["### Memory per idle connection", "",
+            "One fresh livegate (1 worker, CPU 0) per measurement, its clients on CPU 1: WebSockets "
+            "(`--proto livegate`) or streams (`--proto sse`). The same method as table 3's *idle*: Pss "
+            "of all livegate's processes after every client is subscribed, minus before, divided by the "
+            "clients; *after the idle period* samples again once the clients have been idle for "
+            "%s s, %s both keep-alives (a stream's `: ping` every 25 s, a WebSocket ping after 30 s "
+            "of silence). Kernel socket memory is not included." % (
+                fmt(idle_s, 0), "past" if idle_s and idle_s > 30 else "before"), ""]
+    out += mem
+    out += ["### CPU per delivery: stream, WebSocket and the floor taking turns", "",
+            "The cpu-pair method of table 1b with three: the floor, livegate with WebSocket clients and "
+            "livegate with stream clients (two livegates, 1 worker each) run at once on CPU 0, each "
+            "with its own clients, channel and load generator on CPU 1; the load generators pass a "
+            "baton around (one message to one server until all its clients have it, plus 0.2 s, then "
+            "to the next), each counting its server's CPU over its own turns. Which one goes first "
+            "rotates with the round.", ""]
+    out += cpu
+    partial = sorted({n for n, _, _ in stream_cpu_rounds(rows)} - {n for n, _ in ratios})
+    if partial:
+        out += ["No round at {} subscribers had every client of all three subscribed: no median "
+                "there.".format(", ".join("{:,}".format(n) for n in partial)), ""]
+    if ratios:
+        out += ["Medians over the rounds in which every client of all three subscribed: " + "; ".join(
+            "{:,} subscribers ({} round(s)): WebSocket **{:.2f}×** the floor, stream **{:.2f}×** the floor, "
+            "stream ÷ WebSocket **{:.2f}**".format(
+                n, len(rs), statistics.median(x[0] for x in rs), statistics.median(x[1] for x in rs),
+                statistics.median(x[2] for x in rs)) for n, rs in ratios) + ".", ""]
+    cmds = [l.rstrip() for l in open(a.commands, encoding="utf-8") if "sse-" in l]
+    out += ["Commands (`$RING`: the FIFOs of one sse-pair run):", "", "```"] + cmds + ["```", "",
+            "<details><summary>Raw results of this section</summary>", "", "```"]
+    out += [json.dumps(r, separators=(",", ":")) for r in own]
+    out += ["```", "", "</details>", "", "<!-- event-stream:end -->"]
+    return out
+
+
 def verdict(ok):
     return "**met**" if ok else "**not met**"
 
@@ -380,9 +541,19 @@ def main():
     ap.add_argument("--rounds", default="1")
     ap.add_argument("--livegate", default="")
     ap.add_argument("--root", required=True)
+    ap.add_argument("--splice", default="0",
+                    help="1: write only this run's own sections into --out, keep the rest")
+    ap.add_argument("--argv", default="tests/bench/run.sh", help="the run.sh command, as quoted")
     a = ap.parse_args()
     rows = load(a.results)
     summ = summarise(rows)
+    stream = stream_section(summ, rows, a)
+    if a.splice == "1":
+        if not stream:
+            raise SystemExit("report.py --splice: this run measured no section of its own "
+                             "(run.sh --only sse-idle,sse-pair)")
+        splice_section(a.out, "event-stream", stream)
+        return
     png = os.path.splitext(a.out)[0] + ".png"
     have_plot = plot(summ, png, os.path.dirname(a.results))
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -461,29 +632,51 @@ def main():
            "- *tokens*: `POST /v1/tokens` with `{\"channels\":[\"todos\"]}` and the bearer key, wrk with keep-alive.",
            ""]
     md += other_table(summ, rows)
+    md += stream + [""] if stream else []
     md += ["## Commands", "", "Reproduce everything with `tests/bench/run.sh` (as root, Debian 12; add "
            "`--quick` for a smoke run). It ran these measurements, in this order:", "", "```"]
     md += [l.rstrip() for l in open(a.commands, encoding="utf-8")]
     md += ["```", "", "<details><summary>Raw results (one JSON line per measurement)</summary>", "", "```"]
     md += [json.dumps(r, separators=(",", ":")) for r in rows]
     md += ["```", "", "</details>", ""]
-    md += kept_sections(a.out)
+    # A section this run wrote itself replaces the one kept from the file.
+    md += kept_sections(a.out, skip={"event-stream"} if stream else set())
     open(a.out, "w", encoding="utf-8").write("\n".join(md))
 
 
-def kept_sections(path):
+SECTION_RE = r"(<!-- ([a-z0-9-]+):begin.*?-->.*?<!-- \2:end -->)"
+
+
+def kept_sections(path, skip=frozenset()):
     """The sections other benchmarks write into the same file (each between
     <!-- NAME:begin ... --> and <!-- NAME:end --> markers), kept as they are
-    when this run rewrites the rest."""
+    when this run rewrites the rest; not those named in skip."""
     try:
         text = open(path, encoding="utf-8").read()
     except OSError:
         return []
-    blocks = re.findall(r"(<!-- ([a-z0-9-]+):begin.*?-->.*?<!-- \2:end -->)", text, re.S)
     out = []
-    for block, _ in blocks:
-        out += block.split("\n") + [""]
+    for block, name in re.findall(SECTION_RE, text, re.S):
+        if name not in skip:
+            out += block.split("\n") + [""]
     return out
+
+
+def splice_section(path, name, lines):
+    """Replaces section name of path (its markers included) by lines, or
+    appends it; the rest of the file stays as it is."""
+    try:
+        text = open(path, encoding="utf-8").read()
+    except FileNotFoundError:
+        text = ""
+    new = "\n".join(lines)
+    for block, found in re.findall(SECTION_RE, text, re.S):
+        if found == name:
+            text = text.replace(block, new, 1)
+            break
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + new + "\n"
+    open(path, "w", encoding="utf-8").write(text)
 
 
 if __name__ == "__main__":

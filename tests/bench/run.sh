@@ -5,9 +5,12 @@
 #   tests/bench/run.sh            full run (~15 min), writes docs/benchmarks.md + docs/benchmarks.png
 #   tests/bench/run.sh --quick    smoke run with a few hundred clients (< 1 min), writes to a temp dir
 #   options: --out FILE.md  --livegate BIN  --rounds N  --no-livegate
-#            --only one-channel,cpu-pair,two-cores,storm,workers,multi-channel,idle,tokens  (a subset)
-#            --servers livegate-w1,floor,...  (only these servers, where a scenario has them)
-#            --sizes "1000 18000"  (one-channel sizes)
+#            --only one-channel,cpu-pair,two-cores,storm,workers,multi-channel,idle,tokens,
+#                   sse-idle,sse-pair  (a subset)
+#            --servers livegate-w1,livegate-sse-w1,floor,...  (only these servers, where a scenario has them)
+#            --sizes "1000 18000"  (one-channel, cpu-pair and sse-* sizes)
+#            --splice  (write only the sections of --out that this run's scenarios own, between
+#                       their markers, and keep the rest of the file: e.g. --only sse-idle,sse-pair)
 #
 # Needs (Debian 12): gcc libssl-dev redis-server nginx libnginx-mod-nchan nodejs npm wrk
 # gnuplot-nox curl, and `npm ci --prefix tests/bench/node`. Run as root to let it raise
@@ -16,6 +19,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ARGV="tests/bench/run.sh${*:+ $*}"   # as the report quotes it
 ROOT=$(cd "$HERE/../.." && pwd)
 PY=/usr/bin/python3
 QUICK=0
@@ -26,6 +30,7 @@ WITH_LIVEGATE=1
 ONLY=""
 SERVERS=""
 SIZES_ARG=""
+SPLICE=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
@@ -36,7 +41,8 @@ while [ $# -gt 0 ]; do
         --only) ONLY=$2; shift ;;
         --servers) SERVERS=$2; shift ;;
         --sizes) SIZES_ARG=$2; shift ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        --splice) SPLICE=1 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -56,11 +62,14 @@ fi
 # ---- scale of the run ------------------------------------------------------------------
 if [ $QUICK = 1 ]; then
     SIZES="200"; BIG2=400; BIG4=800; MULTI=200; RATE=500; RATE_S=2
-    STORM=200; IDLE_N=200; IDLE_S=2; WRK_S=2; ROUNDS=${ROUNDS:-1}; SETTLE=0.3
+    STORM=200; IDLE_N=200; IDLE_S=2; WRK_S=2; ROUNDS=${ROUNDS:-1}; SETTLE=0.3; SSE_IDLE_S=2
     msgs_for() { echo 5; }
 else
     SIZES="1000 5000 18000"; BIG2=36000; BIG4=72000; MULTI=10000; RATE=5000; RATE_S=10
     STORM=18000; IDLE_N=18000; IDLE_S=60; WRK_S=10; ROUNDS=${ROUNDS:-3}; SETTLE=1
+    # Idle streams beside idle WebSockets: long enough for both keep-alives
+    # (a stream's ": ping" every 25 s, a WebSocket ping after 30 s silent).
+    SSE_IDLE_S=35
     # Enough deliveries per run for the CPU figure to be well above sampling noise.
     msgs_for() { if [ "$1" -le 1000 ]; then echo 40; elif [ "$1" -le 5000 ]; then echo 20; else echo 10; fi; }
 fi
@@ -136,7 +145,11 @@ fi
 # ---- build ----------------------------------------------------------------------------------
 log "building loadgen and floor in $BIN"
 CFLAGS="-O2 -Wall -Wextra"
-gcc $CFLAGS -o "$BIN/loadgen" "$HERE"/loadgen.c "$HERE"/lg_child.c "$HERE"/lg_ws.c "$HERE"/lg_sys.c -lcrypto
+LG_SRC=("$HERE"/lg_child.c "$HERE"/lg_ws.c "$HERE"/lg_sse.c "$HERE"/lg_http.c "$HERE"/lg_sys.c)
+gcc $CFLAGS -o "$BIN/loadgen" "$HERE"/loadgen.c "${LG_SRC[@]}" -lcrypto
+# The clients' codecs are checked before they produce any figure.
+gcc $CFLAGS -o "$BIN/lg_codec_test" "$HERE"/lg_codec_test.c "${LG_SRC[@]}" -lcrypto
+"$BIN/lg_codec_test" >/dev/null || die "the load generator's codec checks failed"
 gcc $CFLAGS -o "$BIN/floor" "$HERE/floor.c" -lcrypto
 
 if [ $WITH_LIVEGATE = 1 ] && [ -z "$LIVEGATE_BIN" ]; then
@@ -222,8 +235,9 @@ EOF
     LG_ARGS=(--proto generic --path /ws --pub http --pub-port "$SPORT" --pub-path /pub)
 }
 
-start_livegate() { # workers
-    local w=$1
+start_livegate() { # workers [sse]: sse makes the load generator's clients event streams
+    local w=$1 proto=livegate path=/ws
+    if [ "${2:-}" = sse ]; then proto=sse; path=/sse; fi
     SPORT=$(free_port)
     LG_PRIV=$(free_port)
     LIVEGATE_SECRET=$SECRET LIVEGATE_API_KEY=$API_KEY \
@@ -233,7 +247,7 @@ start_livegate() { # workers
     LIVEGATE_LOG_LEVEL=error \
         $(server_cmd_prefix) "$LIVEGATE_BIN" 2>>"$WORK/livegate.log" &
     SPID=$!
-    LG_ARGS=(--proto livegate --path /ws --secret "$SECRET" --channels "$CH"
+    LG_ARGS=(--proto "$proto" --path "$path" --secret "$SECRET" --channels "$CH"
              --pub redis --pub-port "$REDIS_PORT" --channel "$CH")
 }
 
@@ -242,6 +256,7 @@ start_server() { # name -> starts it and waits until it serves
         floor) start_floor ;;
         node) start_node ;;
         nchan-w*) start_nchan "${1#nchan-w}" ;;
+        livegate-sse-w*) start_livegate "${1#livegate-sse-w}" sse ;;
         livegate-w*) start_livegate "${1#livegate-w}" ;;
         *) die "unknown server $1" ;;
     esac
@@ -282,8 +297,9 @@ run_load() {
     if line=$("${cmd[@]}" 2>>"$WORK/loadgen.log"); then
         # livegate's own counters explain deliveries it merged or refused.
         [[ $srv == livegate-* ]] && extra=$(lg_counters)
-        # Tag the line with the placement so the report can group by it.
-        echo "${line%\}}$extra,\"pinned\":$pin,\"round\":$ROUND}" >> "$RESULTS"
+        # Tag the line with the placement so the report can group by it, and
+        # with the machine's load (it is shared) as the measurement ended.
+        echo "${line%\}}$extra,\"pinned\":$pin,\"round\":$ROUND,\"load1\":$(load1)}" >> "$RESULTS"
         log "$scen $srv: $(echo "$line" | $PY -c 'import json,sys; d=json.load(sys.stdin); print("ready %d/%d last %.1f ms cpu %.2f us/dlv mem %.2f KiB/conn server cpu %.2f%%" % (d["ready"], d["clients"], d["last_p50_ms"], d["cpu_us_per_delivery"], d["mem_kib_per_conn"], d["cpu_pct"]))')"
     else
         log "$scen $srv: loadgen failed (see $WORK/loadgen.log)"
@@ -291,52 +307,58 @@ run_load() {
     stop_server
 }
 
-# run_pair SIZE MESSAGES: livegate (1 worker) and the floor alive at once, both
-# on CPU 0, each with its own clients and load generator on CPU 1, publishing
-# in turns (one message to one, then one to the other: loadgen --baton-in/out).
-# The machine's speed drifts within a minute by more than the 10 % the CPU
-# target leaves; taking turns message by message puts the same drift on both.
-# Which of the two goes first alternates with the round.
-run_pair() {
-    local n=$1 msgs=$2 d i names=(floor livegate-w1)
-    d=$(mktemp -d "$WORK/pair.XXXX")
-    mkfifo "$d/0" "$d/1"
-    (( ROUND % 2 )) || names=(livegate-w1 floor)
-    local spids=() lgpids=() srcs=(2 20) chans=(pair0 pair1)
+# run_ring SCENARIO SIZE MESSAGES SERVER...: the servers alive at once, all on
+# CPU 0, each with its own clients, channel and load generator on CPU 1,
+# publishing in turns around a ring (one message to the first, until all its
+# clients have it, then one to the next: loadgen --baton-in/out). The
+# machine's speed drifts within a minute by more than the 10 % the CPU target
+# leaves; taking turns message by message puts the same drift on all of them.
+# Which one goes first rotates with the round. The load generators connect one
+# after the other: three connect storms at once on a loaded machine starve the
+# clients past livegate's 5 s handshake deadline, and only the turns are measured.
+run_ring() {
+    local scen=$1 n=$2 msgs=$3
+    shift 3
+    local names=($(rotate $((ROUND - 1)) "$@")) k=$# d i
+    d=$(mktemp -d "$WORK/ring.XXXX")
+    for ((i = 0; i < k; i++)); do mkfifo "$d/$i"; done
+    local spids=() lgpids=()
     PIN=1
-    for i in 0 1; do
-        CH=${chans[$i]}
+    for ((i = 0; i < k; i++)); do
+        CH=pair$i   # as long as "bench"
         start_server "${names[$i]}"
         spids+=("$SPID")
         local cmd=(taskset -c 1 "$BIN/loadgen" --port "$SPORT" "${LG_ARGS[@]}" --server-pid "$SPID"
-                   --scenario cpu-pair --server-name "${names[$i]}" --settle "$SETTLE"
-                   --clients "$n" --messages "$msgs" --gap 0.2 --src-base "${srcs[$i]}"
-                   --baton-in "$d/$i" --baton-out "$d/$((1 - i))" --ready-file "$d/ready$i")
-        echo "${cmd[*]} &" | sed "s#$BIN/##; s#$SECRET#\$SECRET#; s#$d/#\$PAIR/#g" >> "$COMMANDS"
+                   --scenario "$scen" --server-name "${names[$i]}" --settle "$SETTLE"
+                   --clients "$n" --messages "$msgs" --gap 0.2 --src-base $((2 + 18 * i))
+                   --baton-in "$d/$i" --baton-out "$d/$(((i + 1) % k))" --ready-file "$d/ready$i")
+        echo "${cmd[*]} &" | sed "s#$BIN/##; s#$SECRET#\$SECRET#; s#$d/#\$RING/#g" >> "$COMMANDS"
         "${cmd[@]}" > "$d/out$i" 2>>"$WORK/loadgen.log" &
         lgpids+=($!)
+        local t
+        for ((t = 0; t < 3000; t++)); do
+            [ -e "$d/ready$i" ] || ! kill -0 "${lgpids[$i]}" 2>/dev/null && break
+            sleep 0.1
+        done
     done
     CH=bench
-    for ((i = 0; i < 3000; i++)); do
-        [ -e "$d/ready0" ] && [ -e "$d/ready1" ] && break
-        kill -0 "${lgpids[0]}" 2>/dev/null && kill -0 "${lgpids[1]}" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "cpu-pair: both connected; the first turn goes to ${names[0]}" >> "$COMMANDS"
+    echo "$scen: all $k connected, one after the other; the first turn goes to ${names[0]}" >> "$COMMANDS"
     printf B > "$d/0"
     local ok=1 line
-    for i in 0 1; do wait "${lgpids[$i]}" || ok=0; done
-    for i in 0 1; do
+    for ((i = 0; i < k; i++)); do wait "${lgpids[$i]}" || ok=0; done
+    for ((i = 0; i < k; i++)); do
         line=$(cat "$d/out$i")
         if [ $ok = 1 ] && [ -n "$line" ]; then
-            echo "${line%\}},\"pinned\":1,\"round\":$ROUND,\"turn\":$i}" >> "$RESULTS"
-            log "cpu-pair ${names[$i]}: $(echo "$line" | $PY -c 'import json,sys; d=json.load(sys.stdin); print("ready %d/%d cpu %.2f us/dlv" % (d["ready"], d["clients"], d["cpu_us_per_delivery"]))')"
+            echo "${line%\}},\"pinned\":1,\"round\":$ROUND,\"turn\":$i,\"load1\":$(load1)}" >> "$RESULTS"
+            log "$scen ${names[$i]}: $(echo "$line" | $PY -c 'import json,sys; d=json.load(sys.stdin); print("ready %d/%d cpu %.2f us/dlv" % (d["ready"], d["clients"], d["cpu_us_per_delivery"]))')"
         fi
     done
-    [ $ok = 1 ] || log "cpu-pair $n: a load generator failed (see $WORK/loadgen.log)"
-    for i in 0 1; do stop_pid "${spids[$i]}"; done
+    [ $ok = 1 ] || log "$scen $n: a load generator failed (see $WORK/loadgen.log)"
+    for ((i = 0; i < k; i++)); do stop_pid "${spids[$i]}"; done
     rm -rf "$d"
 }
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
 
 rotate() { # print the list rotated by $1 so no server always runs first
     local n=$1; shift
@@ -369,7 +391,22 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     # 1b. The CPU target's measurement: livegate and the floor side by side.
     if [ $WITH_LIVEGATE = 1 ] && want cpu-pair; then
         # Twice the messages of table 1: the ratio is what this is for.
-        for n in $SIZES; do run_pair "$n" "$(( $(msgs_for "$n") * 2 ))"; done
+        for n in $SIZES; do run_ring cpu-pair "$n" "$(( $(msgs_for "$n") * 2 ))" floor livegate-w1; done
+    fi
+    # 1c. The event stream (issue 15) beside the WebSocket: memory per idle
+    # connection of each, one fresh livegate per measurement (as *idle*) ...
+    if [ $WITH_LIVEGATE = 1 ] && want sse-idle; then
+        for n in $SIZES; do
+            for srv in $(keep $(rotate $((ROUND + n)) livegate-w1 livegate-sse-w1)); do
+                run_load sse-idle "$srv" 1 --mode idle --clients "$n" --duration "$SSE_IDLE_S"
+            done
+        done
+    fi
+    # ... and CPU per delivery of streams, WebSockets and the floor taking turns (as cpu-pair).
+    if [ $WITH_LIVEGATE = 1 ] && want sse-pair; then
+        for n in $SIZES; do
+            run_ring sse-pair "$n" "$(( $(msgs_for "$n") * 2 ))" floor livegate-w1 livegate-sse-w1
+        done
     fi
     # 2. The largest size with both cores in use: multi-worker servers against Nchan.
     TWO=(nchan-w1 nchan-w2)
@@ -420,6 +457,6 @@ ELAPSED=$(($(date -u +%s) - START))
 log "writing $OUT"
 mkdir -p "$(dirname "$OUT")"
 $PY "$HERE/report.py" --results "$RESULTS" --commands "$COMMANDS" --out "$OUT" \
-    --quick "$QUICK" --elapsed "$ELAPSED" --rounds "$ROUNDS" \
-    --livegate "${LIVEGATE_BIN:-}" --root "$ROOT"
+    --quick "$QUICK" --elapsed "$ELAPSED" --rounds "$ROUNDS" --splice "$SPLICE" \
+    --livegate "${LIVEGATE_BIN:-}" --root "$ROOT" --argv "$ARGV"
 log "done in ${ELAPSED}s: $OUT"
