@@ -27,7 +27,7 @@ while getopts "t:j:" o; do
 done
 shift $((OPTIND - 1))
 
-all=(token client_msg ws_frames http_req ws_handshake api_json config secrets)
+all=(token client_msg ws_frames http_req ws_handshake api_json config secrets resp)
 targets=("${@:-${all[@]}}")
 
 # Longest input per target: what the parser can be handed at most (a
@@ -35,6 +35,7 @@ targets=("${@:-${all[@]}}")
 declare -A max_len=(
 	[token]=16384 [client_msg]=16448 [ws_frames]=20000 [http_req]=34000
 	[ws_handshake]=4096 [api_json]=8192 [config]=4096 [secrets]=8192
+	[resp]=80000
 )
 
 b=build-fuzz

@@ -89,6 +89,7 @@ int ps_reader_feed(struct ps_reader *pr, const char *buf, size_t len)
 int ps_reader_next(struct ps_reader *pr, redisReply **reply)
 {
 	void *obj = NULL;
+	size_t left;
 
 	*reply = NULL;
 	if (pr->err[0])
@@ -108,8 +109,16 @@ int ps_reader_next(struct ps_reader *pr, redisReply **reply)
 		}
 		return 0;
 	}
-	/* What is left unread belongs to the next replies. */
-	pr->partial = pr->r->len - pr->r->pos;
+	/* What is left unread belongs to the next replies; the rest was this
+	 * one, which must keep the bound however the bytes came (fed at once,
+	 * a reply over it would otherwise complete before the check above). */
+	left = pr->r->len - pr->r->pos;
+	if (pr->partial - left > pr->max_reply) {
+		freeReplyObject(obj);
+		snprintf(pr->err, sizeof pr->err, "reply over %zu bytes", pr->max_reply);
+		return -1;
+	}
+	pr->partial = left;
 	*reply = obj;
 	return 1;
 }

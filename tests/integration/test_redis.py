@@ -211,7 +211,7 @@ class RedisOutageTest(harness.LivegateTestCase):
 
     async def test_hung_redis_is_noticed_and_resynced(self):
         """A Redis that stops answering (SIGSTOP) is a lost link: /readyz
-        turns 503 (within two heartbeat periods, 2-4 s; docs/operations.md)
+        turns 503 (within 3 s of its last byte; docs/operations.md)
         and every client gets its resync once Redis answers again."""
         redis = self.start_redis()
         lg = self.start_livegate(redis)
