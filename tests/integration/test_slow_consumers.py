@@ -70,13 +70,24 @@ def publish_paced(redis_port, channel, n, seconds):
             replies += chunk
 
 
-# The fast clients run in a process of their own, one thread each on a
-# plain blocking socket: beside the test's 3,000 sockets and its publisher
-# under one interpreter lock, a busy machine made the test's own readers
-# the slow ones.
+# The fast clients run in a process of their own, on one thread that only
+# moves bytes: a select loop that reads every ready socket whole, walks the
+# frame headers (server frames are unmasked) and keeps each payload with the
+# time its last byte came; JSON is read after the burst. Beside the test's
+# 3,000 sockets and its publisher under one interpreter lock, and on a
+# machine at load 17, readers that parsed JSON as they read (a thread each)
+# fell 300 frames behind in the first second and were parked: the test's
+# readers were the slow ones, not livegate. For the same reason they run
+# at a higher priority where they may (a reader starved for 0.7 s owes
+# ~340 frames: its 64 KiB first receive window, the server's 16 KiB send
+# buffer and the 257-frame queue, and is rightly parked).
 FAST_READERS = r"""
-import json, sys, threading, time
+import json, os, selectors, sys, time
 sys.path.insert(0, sys.argv[1])
+try:
+    os.nice(-10)   # root (CI): ahead of whatever else loads the machine
+except PermissionError:
+    pass
 from harness import RawWsClient
 port, token, n, count = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 clients = []
@@ -85,27 +96,60 @@ for _ in range(count):
     c.send_text(json.dumps({"type": "subscribe", "token": token}))
     assert json.loads(c.recv_frame(10)[1])["type"] == "subscribed"
     clients.append(c)
+sel = selectors.DefaultSelector()
+bufs, frames = [], [[] for _ in range(count)]
+for k, c in enumerate(clients):
+    c.sock.setblocking(False)
+    sel.register(c.sock, selectors.EVENT_READ, k)
+    bufs.append(bytearray(c.buf))
 print("ready", flush=True)
-results = [None] * count
 
-def read(k):
+def walk(k, t):
+    b, pos = bufs[k], 0
+    while len(b) - pos >= 2:
+        m, hdr = b[pos + 1] & 0x7F, 2
+        if m == 126:
+            hdr = 4
+        elif m == 127:
+            hdr = 10
+        if len(b) - pos < hdr:
+            break
+        if m >= 126:
+            m = int.from_bytes(b[pos + 2:pos + hdr], "big")
+        if len(b) - pos < hdr + m:
+            break
+        frames[k].append((t, bytes(b[pos + hdr:pos + hdr + m])))
+        pos += hdr + m
+    del b[:pos]
+
+deadline = time.monotonic() + 60
+while any(len(f) < n for f in frames) and time.monotonic() < deadline:
+    for key, _ in sel.select(1):
+        try:
+            chunk = key.fileobj.recv(1 << 20)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            sel.unregister(key.fileobj)
+            continue
+        bufs[key.data] += chunk
+        walk(key.data, time.monotonic())
+
+results = []
+for k in range(count):
     seqs, lat, err = [], [], None
-    try:
-        for _ in range(n):
-            frame = json.loads(clients[k].recv_frame(30)[1])
-            if frame.get("type") != "invalidate" or "reason" in frame:
-                data = frame.get("data")
-                raise AssertionError(f"got {frame.get('type')} reason={frame.get('reason')} "
-                                     f"seq={isinstance(data, dict) and data.get('seq')}")
-            seqs.append(frame["data"]["seq"])
-            lat.append(time.monotonic() - frame["data"]["t"])
-    except Exception as e:
-        err = f"fast client {k} after {len(seqs)}: {e}"
-    results[k] = {"in_order": seqs == list(range(n)), "count": len(seqs), "lat": lat, "err": err}
-
-threads = [threading.Thread(target=read, args=(k,)) for k in range(count)]
-for t in threads: t.start()
-for t in threads: t.join()
+    for t, payload in frames[k][:n]:
+        frame = json.loads(payload)
+        if frame.get("type") != "invalidate" or "reason" in frame:
+            data = frame.get("data")
+            err = (f"fast client {k} after {len(seqs)}: got {frame.get('type')} "
+                   f"reason={frame.get('reason')} seq={isinstance(data, dict) and data.get('seq')}")
+            break
+        seqs.append(frame["data"]["seq"])
+        lat.append(t - frame["data"]["t"])
+    if err is None and len(seqs) < n:
+        err = f"fast client {k}: {len(seqs)} of {n} within 60 s"
+    results.append({"in_order": seqs == list(range(n)), "count": len(seqs), "lat": lat, "err": err})
 print(json.dumps(results), flush=True)
 """
 
