@@ -139,12 +139,12 @@ int lg_metrics_render(const struct lg_shared *s, char **out, size_t *len)
 
 	if (!b.p)
 		return -1;
-	metric(&b, "livegate_connections", "gauge", "Open WebSocket connections.", SUM(s, connections));
+	metric(&b, "livegate_connections", "gauge", "Open client connections (WebSockets and event streams).", SUM(s, connections));
 	metric(&b, "livegate_channels", "gauge", "Channels subscribed in Redis, summed over workers.", SUM(s, channels));
 	metric(&b, "livegate_redis_connected", "gauge", "Workers whose Redis subscriber link is up.", SUM(s, redis_up));
 	metric(&b, "livegate_workers", "gauge", "Worker processes configured.", (uint64_t)atomic_load(&s->n_workers));
 	metric(&b, "livegate_draining", "gauge", "1 while draining after SIGTERM.", (uint64_t)atomic_load(&s->draining));
-	metric(&b, "livegate_connections_total", "counter", "WebSocket connections accepted.", SUM(s, connections_total));
+	metric(&b, "livegate_connections_total", "counter", "Client connections accepted (WebSockets and event streams).", SUM(s, connections_total));
 	metric(&b, "livegate_redis_messages_total", "counter", "Messages received from Redis.", SUM(s, redis_messages));
 	metric(&b, "livegate_frames_delivered_total", "counter", "Invalidate frames written to sockets.", SUM(s, frames_delivered));
 	metric(&b, "livegate_invalidations_coalesced_total", "counter", "Invalidations a slow client did not get one by one: it got one marked coalesced per channel instead.", SUM(s, invalidations_coalesced));
@@ -153,7 +153,7 @@ int lg_metrics_render(const struct lg_shared *s, char **out, size_t *len)
 	metric(&b, "livegate_slow_clients_closed_total", "counter", "Clients closed because their socket stayed choked.", SUM(s, slow_closed));
 	metric(&b, "livegate_partial_writes_total", "counter", "Frames the kernel took only in part (the rest waits in user space): a sign of slow readers.", SUM(s, partial_writes));
 	metric(&b, "livegate_payload_too_large_total", "counter", "Redis messages forwarded with data null because they were too large.", SUM(s, payload_too_large));
-	metric(&b, "livegate_origin_rejected_total", "counter", "WebSocket handshakes refused for their Origin.", SUM(s, origin_rejected));
+	metric(&b, "livegate_origin_rejected_total", "counter", "WebSocket handshakes and event-stream requests refused for their Origin.", SUM(s, origin_rejected));
 	metric(&b, "livegate_over_capacity_total", "counter", "Connections closed with 1013 past LIVEGATE_MAX_CONNECTIONS.", SUM(s, over_capacity));
 	metric(&b, "livegate_redis_reconnects_total", "counter", "Redis subscriber links re-established after a loss.", SUM(s, redis_reconnects));
 	metric(&b, "livegate_tokens_issued_total", "counter", "Tokens issued by POST /v1/tokens.", lg_get(&s->tokens_issued));
