@@ -6,9 +6,10 @@
  * with ":" is a comment (livegate's "ping" every 25 s); other fields (event,
  * id, retry) are ignored: livegate sends none.
  *
- * Bounded: an event whose data, or a line not yet ended, grows past `max`
+ * Bounded: an event whose data, or a line (ended or not), grows past `max`
  * characters throws (a protocol error: livegate's frames are a few hundred
- * bytes), so a broken or hostile stream cannot make it hold more. */
+ * bytes), so a broken or hostile stream cannot make it hold more than
+ * twice that. */
 
 export const MAX_EVENT_CHARS = 65536;
 
@@ -48,6 +49,7 @@ export function createSseParser(on, max = MAX_EVENT_CHARS) {
   }
 
   function text(s) {
+    if (!s) return; // an empty chunk (or a UTF-8 sequence's start) changes nothing, afterCR included
     let i = 0;
     if (afterCR && s.charCodeAt(0) === 10) i = 1;
     afterCR = false;
@@ -57,13 +59,13 @@ export function createSseParser(on, max = MAX_EVENT_CHARS) {
       const m = eol.exec(s);
       if (!m) {
         partial += s.slice(i);
-        if (partial.length + size > max) throw tooBig('a line');
+        if (partial.length > max) throw tooBig('a line');
         return;
       }
       let j = m.index;
       const l = partial + s.slice(i, j);
       partial = '';
-      if (l.length + size > max) throw tooBig('a line');
+      if (l.length > max) throw tooBig('a line');
       if (s.charCodeAt(j) === 13) {
         if (j + 1 === s.length) afterCR = true;
         else if (s.charCodeAt(j + 1) === 10) j++;
