@@ -64,9 +64,11 @@ test('two WebSockets that never open: the third connection is a stream; the choi
   await next(t);
   assert.equal(t.stream.conns.length, 0, 'one failure is not enough');
   t.ws.last().drop(1006);
-  await next(t);
+  await t.env.advance(0);
   assert.equal(t.ws.conns.length, 2);
-  assert.equal(t.stream.conns.length, 1);
+  assert.equal(t.stream.conns.length, 1, 'the stream at once: no backoff wait');
+  assert.match(t.events.filter((e) => e.name === 'disconnected').at(-1).detail.reason,
+    /^switching to the stream: the websocket failed 2 times in a row \(last close 1006\)/);
   assert.deepEqual(t.switches(), [{ transport: 'stream', reason: 'websocket-failed' }]);
   assert.equal(t.storage.getItem(KEY), 'stream');
   await subscribe(t, t.stream.last());

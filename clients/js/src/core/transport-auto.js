@@ -7,7 +7,10 @@
  *   livegate confirms the subscription (never opened, or closed before
  *   `subscribed`) switch to the stream, unless livegate itself closed them
  *   (a refused or expired token, a full or restarting worker: the path
- *   works). The same rule on the stream switches back.
+ *   works). The same rule on the stream switches back. The transport that
+ *   failed last is reported closed with HANDOFF, so the connection opens
+ *   the other at once rather than after its backoff wait (the page is live
+ *   within a few seconds of load where WebSockets are blocked).
  * - The choice to stream is kept in sessionStorage, per tab session and per
  *   livegate URL, so a reload goes straight to the stream.
  * - While a stream is subscribed, a probe WebSocket is tried after
@@ -21,6 +24,7 @@
  *
  * mode "websocket" or "stream" uses that one alone. */
 
+import { HANDOFF } from './connection.js';
 import { streamTransport } from './transport-stream.js';
 import { webSocketTransport } from './transport-ws.js';
 
@@ -117,9 +121,13 @@ export function autoTransport(options = {}) {
             stopProbe();
             if (up || fromLivegate(code)) strikes = 0;
             else if (kind === using && ++strikes >= SWITCH_AFTER) {
-              use(key, kind === 'websocket' ? 'stream' : 'websocket', kind + '-failed');
+              const to = kind === 'websocket' ? 'stream' : 'websocket';
+              use(key, to, kind + '-failed');
+              // Reopened at once, on the other transport: no backoff wait.
+              return on.closed(HANDOFF, 'switching to the ' + to + ': the ' + kind + ' failed ' + SWITCH_AFTER +
+                ' times in a row (last close ' + code + (reason ? ' ' + reason : '') + ')');
             }
-            on.closed(code, reason, waitMs);
+            return on.closed(code, reason, waitMs);
           },
         };
       }
