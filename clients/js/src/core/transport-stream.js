@@ -41,7 +41,7 @@ async function errorOf(res) {
 // A refused token: the WebSocket's close for it, whose reason is livegate's
 // 401 message (bad_claims: exp, ...).
 function refusal(body) {
-  if (body && body.error === 'expired') return [4002, 'token expired'];
+  if (body && body.error === 'expired') return [4002, String(body.message || 'expired')];
   return [4001, body ? String(body.message || body.error || '') : 'HTTP 401'];
 }
 
