@@ -51,6 +51,15 @@ function setup({ mode, storage = fakeStorage(), probeMs } = {}) {
 // Waits out any backoff: the next connection is made.
 const next = (t) => t.env.advance(60000);
 
+// A tab session that streamed before: the client connects over the stream.
+function streaming(opts = {}) {
+  const storage = fakeStorage();
+  storage.setItem(KEY, 'stream');
+  const t = setup({ storage, ...opts });
+  t.lg.connect();
+  return t;
+}
+
 async function subscribe(t, c) {
   c.open();
   c.frame({ type: 'subscribed', channels: ['todos'] });
@@ -112,10 +121,7 @@ test('no switch for a close after subscribed, nor for closes livegate sent (full
 });
 
 test('a reload in the same tab session goes straight to the stream; another livegate URL does not', async () => {
-  const storage = fakeStorage();
-  storage.setItem(KEY, 'stream');
-  const t = setup({ storage });
-  t.lg.connect();
+  const t = streaming();
   assert.equal(t.ws.conns.length, 0);
   assert.equal(t.stream.conns.length, 1);
   assert.deepEqual(t.switches(), [{ transport: 'stream', reason: 'remembered' }]);
@@ -128,10 +134,7 @@ test('a reload in the same tab session goes straight to the stream; another live
 });
 
 test('the probe: a WebSocket beside the stream takes over once subscribed, and only then is the stream closed', async () => {
-  const storage = fakeStorage();
-  storage.setItem(KEY, 'stream');
-  const t = setup({ storage });
-  t.lg.connect();
+  const t = streaming();
   const s = t.stream.last();
   await subscribe(t, s);
   await t.env.advance(PROBE_FIRST_MS - 1);
@@ -150,7 +153,7 @@ test('the probe: a WebSocket beside the stream takes over once subscribed, and o
   await t.env.advance(200);
   assert.equal(s.closedByClient, true, 'the stream goes once the WebSocket is subscribed');
   assert.deepEqual(t.switches().at(-1), { transport: 'websocket', reason: 'probe' });
-  assert.equal(storage.getItem(KEY), null, 'the sticky choice is cleared');
+  assert.equal(t.storage.getItem(KEY), null, 'the sticky choice is cleared');
   p.frame({ type: 'invalidate', channel: 'todos', data: 'on the websocket' });
   await t.env.advance(200);
   assert.equal(t.refreshes.at(-1).message.data, 'on the websocket');
@@ -163,10 +166,7 @@ test('the probe: a WebSocket beside the stream takes over once subscribed, and o
 });
 
 test('a failed probe leaves the stream alone and waits twice as long each time, up to PROBE_MAX_MS', async () => {
-  const storage = fakeStorage();
-  storage.setItem(KEY, 'stream');
-  const t = setup({ storage });
-  t.lg.connect();
+  const t = streaming();
   const s = t.stream.last();
   await subscribe(t, s);
   // From the subscription, then from each failure, to the next probe.
@@ -192,17 +192,14 @@ test('a failed probe leaves the stream alone and waits twice as long each time, 
 });
 
 test('two streams that fail in a row go back to the WebSocket', async () => {
-  const storage = fakeStorage();
-  storage.setItem(KEY, 'stream');
-  const t = setup({ storage });
-  t.lg.connect();
+  const t = streaming();
   t.stream.last().drop(1006);
   await next(t);
   t.stream.last().drop(1006);
   await next(t);
   assert.equal(t.ws.conns.length, 1);
   assert.deepEqual(t.switches().at(-1), { transport: 'websocket', reason: 'stream-failed' });
-  assert.equal(storage.getItem(KEY), null);
+  assert.equal(t.storage.getItem(KEY), null);
 });
 
 test('transport "websocket" never streams; "stream" never tries a WebSocket, nor probes one', async () => {
@@ -223,10 +220,7 @@ test('transport "websocket" never streams; "stream" never tries a WebSocket, nor
 });
 
 test('probeInterval sets the first probe\'s wait', async () => {
-  const storage = fakeStorage();
-  storage.setItem(KEY, 'stream');
-  const t = setup({ storage, probeMs: 2000 });
-  t.lg.connect();
+  const t = streaming({ probeMs: 2000 });
   await subscribe(t, t.stream.last());
   await t.env.advance(2000);
   assert.equal(t.ws.conns.length, 1);

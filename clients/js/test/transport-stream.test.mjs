@@ -69,6 +69,14 @@ function setup({ ttl, onRefresh } = {}) {
 
 const names = (t, name) => t.events.filter((e) => e.name === name).map((e) => e.detail);
 
+// The stream r was dropped as dead (code) and a new one follows after the backoff.
+async function replaced(t, r, code) {
+  assert.equal(r.aborted, true);
+  assert.equal(names(t, 'disconnected')[0].code, code);
+  await t.env.advance(BACKOFF_BASE_MS);
+  assert.equal(t.fetch.requests.length, 2);
+}
+
 async function live(t) {
   const r = t.fetch.last();
   r.stream();
@@ -182,10 +190,7 @@ test('a stream silent for SILENCE_MS is dead and replaced; pings keep it alive',
   }
   assert.equal(t.fetch.requests.length, 1, 'alive while pinged');
   await t.env.advance(SILENCE_MS);
-  assert.equal(r.aborted, true);
-  assert.equal(names(t, 'disconnected')[0].code, 1006);
-  await t.env.advance(BACKOFF_BASE_MS);
-  assert.equal(t.fetch.requests.length, 2);
+  await replaced(t, r, 1006);
 });
 
 test('an event over the bound ends the stream as a protocol error (1002) and reconnects', async () => {
@@ -197,10 +202,7 @@ test('an event over the bound ends the stream as a protocol error (1002) and rec
     r.write(chunk);
     await settle();
   }
-  assert.equal(r.aborted, true);
-  assert.equal(names(t, 'disconnected')[0].code, 1002);
-  await t.env.advance(BACKOFF_BASE_MS);
-  assert.equal(t.fetch.requests.length, 2);
+  await replaced(t, r, 1002);
 });
 
 test('a token for other channels opens a new stream with it and drops the old one', async () => {
