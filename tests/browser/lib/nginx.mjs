@@ -78,7 +78,7 @@ export class Nginx {
         if (s.tls) return true; // one worker serves every port: a plain one tells
         const res = await fetch(`http://127.0.0.1:${s.port}/__lgconf`, { signal: AbortSignal.timeout(2000) });
         return (await res.text()).trim() === want;
-      }, { timeout: 20000 });
+      }, { timeout: 60000 });
     }
   }
 
