@@ -17,7 +17,9 @@
  *   probeMs (doubling to PROBE_MAX_MS after each failed probe); one that
  *   reaches `subscribed` within PROBE_TIMEOUT_MS takes over, and only then is
  *   the stream closed, so nothing published in between is lost (frames on
- *   the probe before that are dropped: the stream carried them).
+ *   the probe before that are dropped: the stream carried them; a "missed"
+ *   catch-up livegate sends right after the probe's `subscribed` reaches
+ *   the page, at worst one refresh more, once per return).
  * - emit('transport', {transport, reason}) on each switch; reason is
  *   "websocket-failed", "stream-failed", "probe" (the WebSocket is back) or
  *   "remembered" (the first connection of a page whose tab streamed before).
