@@ -21,8 +21,10 @@ refetches.
 Hooks for the browser tests (harmless otherwise):
   Redis key demo:channels   comma list of channels the tokens name (default todos)
   GET /?fallback=reload     renders the script tag with data-fallback="reload";
-                            likewise spread, debounce, max_rate and url set
-                            data-spread, data-debounce, data-max-rate, data-url
+                            likewise spread, debounce, max_rate, url, transport
+                            and transport_probe set data-spread, data-debounce,
+                            data-max-rate, data-url, data-transport and
+                            data-transport-probe
   GET /?token=JWT           renders this token instead of minting one
   GET /?refetch_status=NNN  answers refetches (X-Livegate-Refetch: 1) with
                             status NNN instead of the page
@@ -190,7 +192,7 @@ class App:
 
     # Attributes of the script tag the browser tests and benchmarks set
     # through the page's query string (docs/script.md, "Attributes").
-    TAG_OPTIONS = ("fallback", "spread", "debounce", "max-rate", "url")
+    TAG_OPTIONS = ("fallback", "spread", "debounce", "max-rate", "url", "transport", "transport-probe")
 
     def script_tag(self, channels, query):
         """The livegate <script> tag with a token for these channels.

@@ -25,7 +25,15 @@ export interface InvalidateBatch {
   channels: string[];
 }
 
-export type LivegateEventName = 'connected' | 'disconnected' | 'error' | 'degraded' | 'restored';
+export type LivegateEventName = 'connected' | 'disconnected' | 'error' | 'degraded' | 'restored' | 'transport';
+
+/** The connection changed transport (options.transport "auto"). */
+export interface LivegateTransportDetail {
+  transport: 'websocket' | 'stream';
+  /** websocket-failed, stream-failed: 2 failures in a row; probe: the WebSocket is back;
+   *  remembered: this tab session streamed before */
+  reason: 'websocket-failed' | 'stream-failed' | 'probe' | 'remembered' | string;
+}
 
 export interface LivegateErrorDetail {
   /** auth: a refused or unrenewable token; connect: the WebSocket never opens;
@@ -72,6 +80,11 @@ export interface LivegateOptions {
   spread?: number;
   /** refreshes per second at most (0.5: one every 2 s); default: no limit but the debounce window */
   maxRate?: number;
+  /** "auto" (default): a WebSocket, or livegate's HTTP stream (POST /sse) where none gets through;
+   *  "websocket" or "stream": that one alone */
+  transport?: 'auto' | 'websocket' | 'stream';
+  /** ms before the first probe of the WebSocket while on the stream (default 60000) */
+  probeInterval?: number;
 }
 
 export interface Livegate {

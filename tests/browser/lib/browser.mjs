@@ -7,7 +7,8 @@ import { waitFor } from './procs.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-export function launch() {
+// args: more Chromium flags (--ignore-certificate-errors for a self-signed one).
+export function launch(args = []) {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)`);
   }
@@ -18,6 +19,7 @@ export function launch() {
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...args,
     ],
   });
 }
@@ -27,7 +29,8 @@ export function launch() {
 export function recordEvents() {
   const lg = { events: [], hidden: false };
   window.__lg = lg;
-  for (const name of ['connected', 'disconnected', 'refreshed', 'error', 'invalidate', 'degraded', 'restored']) {
+  for (const name of ['connected', 'disconnected', 'refreshed', 'error', 'invalidate', 'degraded', 'restored',
+    'transport']) {
     document.addEventListener(`livegate:${name}`, (e) => {
       lg.events.push({ name, detail: JSON.parse(JSON.stringify(e.detail ?? null)), at: Date.now() });
     });

@@ -50,11 +50,13 @@ async function httpStatus(url) {
 }
 
 export class Stack {
-  // origins: more page origins livegate must allow (given as ports on
-  // 127.0.0.1, known before start).
-  constructor({ artifacts, demoCount = 1, demoEnv = [], originPorts = [] }) {
+  // originPorts: more page origins livegate must allow (given as ports on
+  // 127.0.0.1, known before start); origins: the same as whole origins
+  // (https://127.0.0.1:port behind a TLS proxy).
+  constructor({ artifacts, demoCount = 1, demoEnv = [], originPorts = [], origins = [] }) {
     this.artifacts = artifacts;
     this.originPorts = originPorts;
+    this.origins = origins;
     this.demoCount = demoCount;
     this.demoEnv = demoEnv;
     this.secret = crypto.randomBytes(32).toString('hex');
@@ -85,7 +87,8 @@ export class Stack {
         LIVEGATE_REDIS_URL: `redis://127.0.0.1:${this.redisPort}`,
         LIVEGATE_PUBLIC_ADDR: `127.0.0.1:${this.publicPort}`,
         LIVEGATE_PRIVATE_ADDR: `127.0.0.1:${this.privatePort}`,
-        LIVEGATE_ALLOWED_ORIGINS: [...this.demoUrls, ...this.originPorts.map((p) => `http://127.0.0.1:${p}`)].join(','),
+        LIVEGATE_ALLOWED_ORIGINS: [...this.demoUrls, ...this.originPorts.map((p) => `http://127.0.0.1:${p}`),
+          ...this.origins].join(','),
         LIVEGATE_WORKERS: '1',
         LIVEGATE_DRAIN_MS: '200',
         LIVEGATE_LOG_LEVEL: 'info',

@@ -13,8 +13,10 @@ import { Stack, redisCli, repoRoot } from './stack.mjs';
 export const SETTLE_MS = 1500;
 
 // Registers before/after hooks; the returned object has .stack and .browser
-// once they ran (and ready(it) is called then). opts: Stack's options.
+// once they ran (and ready(it) is called then, and awaited). opts: Stack's options, and
+// browserArgs: more Chromium flags.
 export function useStack(name, opts = {}, ready = () => {}) {
+  const { browserArgs = [], ...stackOpts } = opts;
   const artifacts = process.env.LIVEGATE_BROWSER_ARTIFACTS
     || path.join(process.env.MESON_BUILD_ROOT || path.join(repoRoot, 'build'), `tests/browser/artifacts-${name}`);
   const s = { stack: null, browser: null, artifacts };
@@ -24,11 +26,11 @@ export function useStack(name, opts = {}, ready = () => {}) {
       if (/\.(png|log)$/.test(f)) fs.rmSync(path.join(artifacts, f), { force: true });
     }
     console.log(`artifacts (screenshots, server logs): ${artifacts}`);
-    s.stack = new Stack({ artifacts, ...opts });
+    s.stack = new Stack({ artifacts, ...stackOpts });
     try {
       await s.stack.start();
-      s.browser = await launch();
-      ready(s);
+      s.browser = await launch(browserArgs);
+      await ready(s); // (top-level before hooks run concurrently: what needs the stack goes here)
     } catch (e) {
       for (const p of [s.stack.redis, s.stack.livegate, ...(s.stack.demos || [])]) {
         if (p) console.log(`# ---- ${p.name} log tail:\n${p.tail(15).replace(/^/gm, '# ')}`);

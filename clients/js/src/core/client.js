@@ -27,7 +27,7 @@ import { createHealth } from './health.js';
 import { MINT_PER_RENDER, refusalHint } from './messages.js';
 import { createScheduler, DEFAULT_DEBOUNCE_MS } from './scheduler.js';
 import { channelKey, expiresAt } from './token.js';
-import { webSocketTransport } from './transport-ws.js';
+import { autoTransport } from './transport-auto.js';
 
 // After an expiry refresh ended, how long its fresh token may take to arrive.
 export const RENEW_GRACE_MS = 5000;
@@ -46,7 +46,10 @@ function consoleLog(detail) {
  *   log(detail)         where errors are written (default: console.error)
  *   debounce, spread    ms (scheduler.js)
  *   maxRate             refreshes per second at most (scheduler.js)
- *   env, transport      for tests and for other transports
+ *   transport           "auto" (default), "websocket" or "stream" (transport-auto.js);
+ *                       or a transport factory (tests, the script's tab group)
+ *   probeInterval       ms before the first probe of the WebSocket from the stream
+ *   env                 for tests
  * } */
 export function createLivegate(options) {
   const env = options.env || browserEnv();
@@ -92,7 +95,8 @@ export function createLivegate(options) {
     maxRate: options.maxRate,
   });
 
-  const transport = (options.transport || webSocketTransport)(env);
+  const transport = (typeof options.transport === 'function' ? options.transport
+    : autoTransport({ mode: options.transport, emit, probeMs: options.probeInterval }))(env);
   const conn = createConnection({
     endpoints: ep,
     transport,

@@ -28,6 +28,7 @@ export function createConnection({ endpoints, transport, env, token, on }) {
   let up = false; // subscribed
   let wanted = false;
   let retryTimer = 0;
+  let leastWait = 0; // the last close asked for this long a wait (a 503's Retry-After)
   let pingTimer = 0;
   let pongTimer = 0;
 
@@ -63,11 +64,15 @@ export function createConnection({ endpoints, transport, env, token, on }) {
     if (t && opened) t.send({ type: 'subscribe', token: token() });
   }
 
+  // A transport's `pings` may change while open (the stream handing over
+  // to a WebSocket, transport-auto.js): asked again at every beat.
   function ping() {
     pingTimer = 0;
-    if (!t || !t.pings) return;
-    t.send({ type: 'ping' });
-    if (!pongTimer) pongTimer = env.setTimeout(() => dropped(1006, 'no pong'), PONG_MS);
+    if (!t) return;
+    if (t.pings) {
+      t.send({ type: 'ping' });
+      if (!pongTimer) pongTimer = env.setTimeout(() => dropped(1006, 'no pong'), PONG_MS);
+    }
     pingTimer = env.setTimeout(ping, HEARTBEAT_MS);
   }
 
@@ -99,8 +104,9 @@ export function createConnection({ endpoints, transport, env, token, on }) {
     if (old) old.close();
   }
 
-  function dropped(code, reason) {
+  function dropped(code, reason, waitMs) {
     const wasUp = up;
+    leastWait = waitMs > 0 ? waitMs : 0;
     const neverOpened = !opened;
     backoff.down();
     forget();
@@ -118,7 +124,7 @@ export function createConnection({ endpoints, transport, env, token, on }) {
       retryTimer = env.setTimeout(() => {
         retryTimer = 0;
         if (wanted) open();
-      }, backoff.next());
+      }, Math.max(backoff.next(), leastWait));
     },
     // Closes and stops reconnecting; returns whether a connection was open.
     close() {

@@ -1,5 +1,6 @@
 /* The outside world the core reads: timers, clock, randomness, whether the
- * tab is hidden, the WebSocket class, the two moments worth reconnecting
+ * tab is hidden, the WebSocket class, fetch (the stream transport), the
+ * tab session's storage (its transport choice), the two moments worth reconnecting
  * early for (the tab shown again, the network back), and what tabs share
  * a connection with (Web Locks, BroadcastChannel, the tab going away).
  * browserEnv() is the real one; the unit tests pass a fake with a manual
@@ -23,6 +24,13 @@ export function browserEnv() {
     random: () => Math.random(),
     hidden: () => !!(doc && doc.hidden),
     WebSocket: typeof WebSocket === 'undefined' ? null : WebSocket,
+    // fetch must be called on the window, not on env
+    fetch: typeof fetch === 'undefined' ? null : (url, init) => fetch(url, init),
+    AbortController: typeof AbortController === 'undefined' ? null : AbortController,
+    // Reading sessionStorage throws in a sandboxed frame: asked when used.
+    get sessionStorage() {
+      return typeof sessionStorage === 'undefined' ? null : sessionStorage;
+    },
     onShown: (fn) => listen(doc, 'visibilitychange', () => {
       if (!doc.hidden) fn();
     }),

@@ -1,13 +1,15 @@
 /* The WebSocket transport. A transport is what the connection needs of the
- * network, so that another one (the HTTP stream of POST /sse) can stand in
- * without anything above it changing:
+ * network, so that another one (the HTTP stream of POST /sse,
+ * transport-stream.js) can stand in without anything above it changing:
  *
  *   open(endpoints, { opened(), frame(message), closed(code, reason) }, token)
  *     -> { send(message) -> bool, close(), pings }
  *
  * opened() once the transport can take frames; frame() for each JSON object
- * the server sends (anything else is dropped); closed() once, when it ends
- * by itself (not after close()). send() returns false when it could not.
+ * the server sends (anything else is dropped); closed(code, reason, waitMs?)
+ * once, when it ends by itself (not after close()), with the WebSocket close
+ * code it stands for and the least wait before reconnecting (a 503's
+ * Retry-After on the stream). send() returns false when it could not.
  * `pings`: whether the connection should send {"type":"ping"} heartbeats
  * over it (a WebSocket must: a dead network gives no close). `token` is
  * the one the connection will subscribe with (transport-tabs.js groups

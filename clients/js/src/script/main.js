@@ -5,8 +5,8 @@
 
 import { createLivegate } from '../core/client.js';
 import { browserEnv } from '../core/env.js';
+import { MODES, autoTransport } from '../core/transport-auto.js';
 import { tabsTransport } from '../core/transport-tabs.js';
-import { webSocketTransport } from '../core/transport-ws.js';
 import { emit } from './events.js';
 import { reactOwner } from './react-owned.js';
 import { fetchPage, refetchPage } from './refetch.js';
@@ -43,8 +43,18 @@ function start() {
   const ds = me.dataset;
   const srcUrl = new URL(me.src, location.href);
   const env = browserEnv();
-  // One connection per browser for the tabs following the same channels.
-  const transport = tabsTransport(webSocketTransport)(env);
+  const mode = ds.transport || 'auto';
+  if (MODES.indexOf(mode) < 0) {
+    report({ type: 'config', message: 'data-transport must be one of ' + MODES.join(', ') + ', not "' + mode +
+      '": using auto' });
+  }
+  // One connection per browser for the tabs following the same channels,
+  // carried by a WebSocket or, where none gets through, the HTTP stream.
+  const transport = tabsTransport(autoTransport({
+    mode,
+    emit: (name, detail) => emit(name, detail),
+    probeMs: num(ds.transportProbe, 0), // ms before the first probe of the WebSocket (for tests)
+  }))(env);
   let lg;
   const page = {
     me: me,
