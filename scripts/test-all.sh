@@ -29,10 +29,10 @@ ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --suite integration --suite redis
 
-# Every parser of outside input, fuzzed 60 s each, two at a time (about 4
+# Every parser of outside input, fuzzed 45 s each, two at a time (about 4
 # minutes with the build): a crash, a leak or a broken invariant fails CI
 # and leaves its input in build-fuzz/artifacts/ (docs/reliability.md).
-fuzz/run.sh -t 60
+fuzz/run.sh -t 45
 
 # The fault campaign's short run (docs/reliability.md): about 2 minutes.
 tests/reliability/run.sh --short
