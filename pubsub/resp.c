@@ -102,22 +102,19 @@ int ps_reader_next(struct ps_reader *pr, redisReply **reply)
 			snprintf(pr->err, sizeof pr->err, "protocol error: %s", pr->r->errstr);
 		return -1;
 	}
-	if (!obj) {
-		if (pr->partial > pr->max_reply) {
-			snprintf(pr->err, sizeof pr->err, "reply over %zu bytes", pr->max_reply);
-			return -1;
-		}
-		return 0;
-	}
-	/* What is left unread belongs to the next replies; the rest was this
-	 * one, which must keep the bound however the bytes came (fed at once,
-	 * a reply over it would otherwise complete before the check above). */
-	left = pr->r->len - pr->r->pos;
+	/* The bytes of the reply under way: all fed since the last complete
+	 * one, less what is left unread once this one is complete (it belongs
+	 * to the next). One bound however the bytes came: a reply over it that
+	 * arrived in one read is refused like one that arrived in pieces. */
+	left = obj ? pr->r->len - pr->r->pos : 0;
 	if (pr->partial - left > pr->max_reply) {
-		freeReplyObject(obj);
+		if (obj)
+			freeReplyObject(obj);
 		snprintf(pr->err, sizeof pr->err, "reply over %zu bytes", pr->max_reply);
 		return -1;
 	}
+	if (!obj)
+		return 0;
 	pr->partial = left;
 	*reply = obj;
 	return 1;
