@@ -139,7 +139,7 @@ static void feed(const uint8_t *data, size_t len, unsigned seed, int whole, unsi
 	memset(out, 0, sizeof *out);
 	if (!rd)
 		abort();
-	while (at < len || (len == 0 && at == 0)) {
+	do {
 		size_t step = len - at;
 		redisReply *r;
 		int got;
@@ -173,9 +173,7 @@ static void feed(const uint8_t *data, size_t len, unsigned seed, int whole, unsi
 			out->outcome = -1;
 			break;
 		}
-		if (len == 0)
-			break;
-	}
+	} while (at < len);
 	ps_reader_free(rd);
 }
 
