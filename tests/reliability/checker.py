@@ -20,18 +20,28 @@ The coverage rule (docs/reliability.md states it for users):
                had been up was subscribed again), the refetch it caused
                read >= N, and it answers the event that may have lost N
                (Page.caused_by_loss): a resync an outage livegate told the
-               page of ("status: down") before N was published or at most
-               IN_FLIGHT_S after; a missed the render-to-subscribe gap, or
-               like a reconnect the loss of P's subscribed connection after
-               N was published or at most IN_FLIGHT_S before; a coalesced
-               comes less than IN_FLIGHT_S of the tab's running time after;
+               page of ("status: down") that began after N was published or
+               at most IN_FLIGHT_S before; a missed the render-to-subscribe
+               gap, or like a reconnect the loss of P's subscribed
+               connection that happened after N was published or at most
+               IN_FLIGHT_S before; a coalesced comes less than IN_FLIGHT_S
+               after, its arrival less the backlog the tab was reading
+               then (when a message read on that page at most BACKLOG_S
+               before it had been published: livegate wrote the coalesced
+               in that stream right behind it). "Began" and "happened" are the fault's own start when
+               the tab learnt of it while that fault was under way (or at
+               most IN_FLIGHT_S after its end), else the moment the tab
+               learnt of it: a busy client reads its socket seconds late,
+               and the loss was not its reading. Spans count only the time
+               the tab's process was not stopped (a tab that resumes from
+               SIGSTOP reads first what happened while it was stopped);
     reload     P was unloaded (the tab loaded its next page) before N
                could reach it - N was published less than IN_FLIGHT_S
                before P's end (not counting time its process was stopped),
-               or livegate had told P "status: redis down" (at most
-               IN_FLIGHT_S after N was published) and not yet "up" - and no
-               later message of ch had reached P; the next page's render
-               covers it (it read >= N).
+               or livegate had told P "status: redis down" (of an outage
+               that began at most IN_FLIGHT_S after N was published) and
+               not yet "up" - and no later message of ch had reached P;
+               the next page's render covers it (it read >= N).
   "Published" is the latest moment Redis may have published N (published_by:
   its answer; for a PUBLISH that timed out in a hang, Redis's resumption).
   A read returns >= N exactly when it happened after N was written (the
@@ -74,6 +84,11 @@ from eventlog import records
 
 COVER_LABELS = ("resync", "missed", "coalesced", "reconnect", "reload")
 IN_FLIGHT_S = 5.0   # a hung Redis is noticed within 2-4 s (README, "Redis outages")
+# The faults that cause what a tab learns: a "status: down" (an outage of
+# livegate's Redis link), a lost connection.
+OUTAGE_FAULTS = ("redis_kill", "redis_hang", "pubsub_kill")
+LOSS_FAULTS = ("worker_kill", "livegate_restart")
+BACKLOG_S = 1.0     # a message read this close before a frame dates the stream
 INVALIDATION_REASONS = ("resync", "missed", "coalesced")
 
 
@@ -118,6 +133,8 @@ class Run:
         self.faults = []
         for r in records(os.path.join(out, "faults.log")):
             self.faults.append((r[1], float(r[2]), float(r[3]), " ".join(r[4:])))
+        self.outage_faults = sorted((t0, t1) for k, t0, t1, _ in self.faults if k in OUTAGE_FAULTS)
+        self.loss_faults = sorted((t0, t1) for k, t0, t1, _ in self.faults if k in LOSS_FAULTS)
         hangs = [(t0, t1) for kind, t0, t1, _ in self.faults if kind == "redis_hang"]
         # per channel, index seq-1: the latest moment Redis may have published it
         self.published_by = [[published_by(m, hangs) for m in msgs] for msgs in self.msgs]
@@ -166,7 +183,7 @@ class Page:
     """One page load of a tab: what it read, its connections' times, and
     the Redis status livegate told it."""
 
-    def __init__(self, tab, render, t_end):
+    def __init__(self, tab, render, t_end, run, reads):
         self.pl, self.t_read, self.vals = render[0], render[1], render[2]
         self.iat = render[1] + (render[3] - render[4])  # the token's iat on the monotonic clock
         self.t_end = t_end
@@ -174,12 +191,25 @@ class Page:
         self.first_sub = subs[0] if subs else None
         self.last_sub = subs[-1] if subs else None
         self.status = [(t, state) for t, state, conn in tab.status if tab.conn_pl.get(conn) == self.pl]
-        self.downs = [t for t, state in self.status if state == "down"]
+        # (when the tab learnt of it, when it began), by the former
+        self.downs = sorted((t, began(t, run.outage_faults))
+                            for t, state in self.status if state == "down")
         up = {conn for pl, conn, _ in tab.subs if pl == self.pl}
         # when a subscribed connection of this page was lost (not unloaded)
-        self.losses = sorted(t for pl, conn, t, _, why in tab.closes
+        self.losses = sorted((t, began(t, run.loss_faults)) for pl, conn, t, _, why in tab.closes
                              if conn in up and why not in ("reload", "finished"))
         self.stalls = tab.stalls
+        self.outage_faults = run.outage_faults
+        self.reads = reads  # sorted (t_read, when it was published) of its direct messages
+
+    def backlog(self, t):
+        """How far behind the page's stream was when it read a frame at t:
+        the delay of the message it read last before, if at most BACKLOG_S
+        before (else none known)."""
+        i = bisect.bisect_right(self.reads, (t, math.inf))
+        if not i or t - self.reads[i - 1][0] > BACKLOG_S:
+            return 0.0
+        return max(0.0, self.reads[i - 1][0] - self.reads[i - 1][1])
 
     def awake(self, t0, t1):
         """Seconds from t0 to t1 that the tab's process was not stopped."""
@@ -187,6 +217,12 @@ class Page:
         for s0, s1 in self.stalls:
             span -= max(0.0, min(s1, t1) - max(s0, t0))
         return span
+
+    def within_flight(self, t_pub, t_event):
+        """Whether a message published by t_pub may have been lost by an
+        event that began at t_event: after it, or at most IN_FLIGHT_S of
+        the tab's running time before."""
+        return t_pub >= t_event or self.awake(t_pub, t_event) < IN_FLIGHT_S
 
     def unloaded_before(self, t_pub):
         """Whether the page went away before a message published by t_pub
@@ -196,7 +232,9 @@ class Page:
         if self.awake(t_pub, self.t_end) < IN_FLIGHT_S:
             return True
         told = [(t, state) for t, state in self.status if t <= self.t_end]
-        return bool(told) and told[-1][1] == "down" and told[-1][0] <= t_pub + IN_FLIGHT_S
+        if not told or told[-1][1] != "down":
+            return False
+        return began(told[-1][0], self.outage_faults) <= t_pub + IN_FLIGHT_S
 
     def caused_by_loss(self, label, t_cover, t_pub):
         """Whether an invalidation (or reconnect refetch) at t_cover answers
@@ -209,29 +247,46 @@ class Page:
         comes less than IN_FLIGHT_S of the tab's running time after it."""
         if label == "resync":
             t = last_before(self.downs, t_cover)
-            return t is not None and t_pub >= t - IN_FLIGHT_S
+            return t is not None and self.within_flight(t_pub, t)
         if label in ("reconnect", "missed"):
             t = last_before(self.losses, t_cover)
             if t is None:
                 return label == "missed"
-            return t_pub >= t - IN_FLIGHT_S
+            return self.within_flight(t_pub, t)
         if label == "coalesced":
-            return self.awake(t_pub, t_cover) < IN_FLIGHT_S
+            return self.within_flight(t_pub, t_cover - self.backlog(t_cover))
         return False  # a reason the campaign does not know covers nothing
 
 
-def last_before(times, t):
-    """The latest of sorted times at or before t, or None."""
-    i = bisect.bisect_right(times, t)
-    return times[i - 1] if i else None
+def last_before(events, t):
+    """When the latest of events (sorted (learnt, began)) learnt at or
+    before t began, or None."""
+    i = bisect.bisect_right(events, (t, math.inf))
+    return events[i - 1][1] if i else None
 
 
-def pages_of(tab):
+def began(t_learnt, faults):
+    """When an event a tab learnt of at t_learnt began: the start of the
+    latest of faults (sorted (t0, t1)) under way then, or at most
+    IN_FLIGHT_S over, else t_learnt itself."""
+    i = bisect.bisect_right(faults, (t_learnt, math.inf))
+    if i and t_learnt <= faults[i - 1][1] + IN_FLIGHT_S:
+        return min(t_learnt, faults[i - 1][0])
+    return t_learnt
+
+
+def pages_of(tab, run):
     """The tab's page loads, each ending where the tab unloaded it."""
     ends = {}
     for pl, conn, t, code, why in tab.closes:
         if why in ("reload", "finished"):
             ends[pl] = t
+    reads = defaultdict(list)
+    for ch, got in tab.direct.items():
+        pub = run.published_by[ch]
+        for t, seq, conn in got:
+            if seq <= len(pub):
+                reads[tab.conn_pl.get(conn)].append((t, pub[seq - 1]))
     out = []
     for i, r in enumerate(tab.renders):
         if r[0] in ends:
@@ -240,7 +295,7 @@ def pages_of(tab):
             t_end = tab.renders[i + 1][1]
         else:
             t_end = tab.end[0] if tab.end else math.inf
-        out.append(Page(tab, r, t_end))
+        out.append(Page(tab, r, t_end, run, sorted(reads[r[0]])))
     return out
 
 
@@ -292,7 +347,7 @@ class Checker:
     # -- coverage ---------------------------------------------------------
 
     def check_tab(self, tab):
-        pages = pages_of(tab)
+        pages = pages_of(tab, self.run)
         for j, ch in enumerate(tab.chans):
             got = self._direct_seqs(tab, ch)
             for i, page in enumerate(pages):
@@ -390,7 +445,7 @@ class Checker:
         sent = [[m[1] for m in msgs] for msgs in self.run.msgs]
         count = 0
         for tab in self.run.tabs.values():
-            iat = {p.pl: p.iat for p in pages_of(tab)}
+            iat = {p.pl: p.iat for p in pages_of(tab, self.run)}
             for ch in tab.chans:
                 for t, _, label, conn in tab.refetches[ch]:
                     if label != "missed":

@@ -51,6 +51,12 @@ class Tab:
             self.lines.append(f"D 0 {self.conn} 0 {seq} {9.05 + seq}")
         return self
 
+    def get_at(self, t, *seqs):
+        """Direct deliveries read at t (a tab behind on its socket)."""
+        for seq in seqs:
+            self.lines.append(f"D 0 {self.conn} 0 {seq} {t}")
+        return self
+
     def refetch(self, label, t, val):
         self.lines.append(f"F 0 {self.conn} {label} 0 {t} {val}")
         return self
@@ -133,10 +139,40 @@ class CoverageRule(unittest.TestCase):
         self.assertEqual(covered(fig), {"direct": 2, "resync": 4})
 
     def test_an_acknowledged_publish_long_before_the_outage_is_not_covered_by_it(self):
+        # 3 was acknowledged at 12.001, more than 5 s before the hang began
         fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).status(17.5, "down")
                     .status(19.2, "up").refetch("resync", 19.3, 6).end(25),
-                    faults=[("redis_hang", 11.9, 19.0, "hang=7.1s")])
+                    faults=[("redis_hang", 17.2, 19.0, "hang=1.8s")])
         self.assertEqual(covered(fig), {"direct": 2, "silent_unexplained": 1, "resync": 3})
+
+    def test_an_outage_a_busy_tab_learnt_of_late_began_with_its_fault(self):
+        # Redis killed at 11.8; the tab's process, behind on its socket,
+        # reads "down" at 18.5: 3 and 4 failed after the kill, the resync
+        # answers that outage.
+        tab = (Tab().render(5, 0).connect(5.5, 6).get(1, 2).status(18.5, "down")
+               .status(19.5, "up").refetch("resync", 19.6, 6).end(25))
+        failed = {3: "E", 4: "E", 5: "E", 6: "E"}
+        fig = judge(tab, faults=[("redis_kill", 11.8, 19.0, "down=7.2s")], results=failed)
+        self.assertEqual(covered(fig), {"direct": 2, "resync": 4})
+        # with no fault under way when it learnt of it, the outage is dated
+        # by the tab's reading, and 3 and 4 came long before it
+        fig = judge(tab, faults=[("redis_kill", 1.0, 2.0, "down=1s")], results=failed)
+        self.assertEqual(covered(fig), {"direct": 2, "silent_unexplained": 2, "resync": 2})
+
+    def test_a_loss_a_busy_tab_learnt_of_late_happened_with_its_fault(self):
+        tab = (Tab().render(5, 0).connect(5.5, 6).get(1, 2).lost(19.0)
+               .connect(19.4, 19.5).refetch("reconnect", 19.5, 6).end(25))
+        fig = judge(tab, faults=[("worker_kill", 14.5, 14.5, "pid=1")])
+        self.assertEqual(covered(fig), {"direct": 2, "reconnect": 4})
+        fig = judge(tab, faults=[("worker_kill", 2.0, 2.0, "pid=1")])
+        self.assertEqual(covered(fig), {"direct": 2, "silent_unexplained": 2, "reconnect": 2})
+
+    def test_a_loss_found_on_waking_from_a_stall_may_have_happened_during_it(self):
+        # stopped 11.5-19.0, the tab finds its connection gone at 19.1
+        fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).lost(19.1)
+                    .connect(19.4, 19.5).refetch("reconnect", 19.5, 6).end(25),
+                    faults=[("client_stall", 11.5, 19.0, "proc=0 stall=7.5s burst=no")])
+        self.assertEqual(covered(fig), {"direct": 2, "reconnect": 4})
 
     def test_a_resync_without_an_outage_told_covers_nothing(self):
         fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).refetch("resync", 13.5, 4)
@@ -157,6 +193,17 @@ class CoverageRule(unittest.TestCase):
         fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).refetch("coalesced", 18.5, 6)
                     .end(25))
         self.assertEqual(covered(fig), {"direct": 2, "silent_unexplained": 2, "coalesced": 2})
+
+    def test_a_coalesced_read_late_in_a_stream_behind_covers_what_it_replaced(self):
+        # the tab reads its socket 9 s behind: 1 at 19.0, the coalesced
+        # (livegate wrote it right behind 1) at 19.01, then 6
+        tab = Tab().render(5, 0).connect(5.5, 6).get_at(19.0, 1).refetch("coalesced", 19.01, 5)
+        fig = judge(tab.get_at(19.02, 6).end(25))
+        self.assertEqual(covered(fig), {"direct": 2, "coalesced": 4})
+        # with nothing read just before it, its arrival dates it
+        tab = Tab().render(5, 0).connect(5.5, 6).get_at(17.0, 1).refetch("coalesced", 19.01, 5)
+        fig = judge(tab.get_at(19.02, 6).end(25))
+        self.assertEqual(covered(fig), {"direct": 2, "silent_unexplained": 4})
 
     def test_a_coalesced_after_a_stall_covers_what_the_stall_held_back(self):
         fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).refetch("coalesced", 18.5, 6)
@@ -210,6 +257,15 @@ class CoverageRule(unittest.TestCase):
         fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2).status(12.5, "down").unload(21)
                     .render(21, 6).connect(21.5, 21.6).end(25))
         self.assertEqual(covered(fig), {"direct": 2, "reload": 4})
+
+    def test_a_page_told_late_of_an_outage_that_began_with_its_fault_is_not_silently_stale(self):
+        tab = (Tab().render(5, 0).connect(5.5, 6).get(1, 2).status(18.5, "down").unload(18.8)
+               .render(18.8, 6).connect(19.5, 19.6).end(25))
+        failed = {3: "E", 4: "E", 5: "E", 6: "E"}
+        fig = judge(tab, faults=[("redis_kill", 11.8, 19.0, "down=7.2s")], results=failed)
+        self.assertEqual(covered(fig), {"direct": 2, "reload": 4})
+        fig = judge(tab, faults=[("redis_kill", 1.0, 2.0, "down=1s")], results=failed)
+        self.assertEqual(covered(fig), {"direct": 2, "silent_unexplained": 2, "reload": 2})
 
     def test_a_later_message_proves_the_earlier_one_was_skipped(self):
         fig = judge(Tab().render(5, 0).connect(5.5, 6).get(1, 2, 4).unload(13.5)
