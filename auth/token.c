@@ -224,6 +224,18 @@ static int check_sign_args(const struct lg_keyring *kr,
 	return 0;
 }
 
+int lg_token_given_iat(double s, int64_t now_ms, int64_t *ms)
+{
+	double v = s * 1000.0;
+
+	/* Written so that NaN fails every comparison. */
+	if (!(v >= (double)(now_ms - LG_GIVEN_IAT_BEHIND_MS)) ||
+	    !(v <= (double)(now_ms + LG_GIVEN_IAT_AHEAD_MS)))
+		return -1;
+	*ms = (int64_t)(v + 0.5);
+	return 0;
+}
+
 /* The claims without iat, which jansson cannot write with an exact
  * fraction (a double prints as 1764871234.5669999); claims_text adds it. */
 static json_t *build_claims(const char *const *channels, size_t n_channels,

@@ -140,6 +140,18 @@ enum lg_token_status lg_token_verify(const struct lg_keyring *kr,
 /* Frees what lg_token_verify put in c and zeroes it. NULL is a no-op. */
 void lg_token_claims_free(struct lg_token_claims *c);
 
+/* How far a render time a signer is given may lie from its own clock:
+ * behind by a day (the longest API ttl: an older render's page has
+ * expired), ahead by a minute (clock skew; a later iat would only shorten
+ * the catch-up). */
+#define LG_GIVEN_IAT_BEHIND_MS (86400 * 1000LL)
+#define LG_GIVEN_IAT_AHEAD_MS  (60 * 1000LL)
+
+/* A render time given in seconds since the epoch (s, a fraction kept to
+ * the millisecond) as iat milliseconds in *ms, when it lies within the
+ * bounds above of now_ms. Returns 0, or -1 (out of bounds, not finite). */
+int lg_token_given_iat(double s, int64_t now_ms, int64_t *ms);
+
 /* Signs a token with the ring's first key: header {"alg":"HS256","typ":"JWT"}
  * plus "kid" when that key has one; claims channels, exp, sub when non-NULL,
  * and iat from iat_ms (milliseconds) written with its fraction, always three

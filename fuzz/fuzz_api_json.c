@@ -16,7 +16,8 @@
  * carrying the same value.
  * Tokens invariants: a body that passes the API's checks signs, unless the
  * token would not fit one WebSocket message; a signed token verifies with
- * the same channels (duplicates dropped, order kept) and sub.
+ * the same channels (duplicates dropped, order kept), sub and iat (a given
+ * one within its bounds of the clock, to the millisecond).
  */
 #include <jansson.h>
 #include <string.h>
@@ -105,10 +106,10 @@ static int seen(const char *const *names, size_t i, const char *name)
 
 static void tokens(const char *body, size_t len)
 {
-	json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL), *chs, *ttl, *sub;
+	json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL), *chs, *ttl, *sub, *iat;
 	const char *names[LG_TOKEN_MAX_CHANNELS];
 	struct lg_token_claims c;
-	int64_t exp = NOW + 3600;
+	int64_t exp = NOW + 3600, iat_ms = NOW * 1000;
 	char err[240], *tok = NULL;
 	size_t n, k = 0;
 
@@ -117,9 +118,15 @@ static void tokens(const char *body, size_t len)
 	chs = json_object_get(b, "channels");
 	ttl = json_object_get(b, "ttl");
 	sub = json_object_get(b, "sub");
+	iat = json_object_get(b, "iat");
 	n = json_array_size(chs);
 	if (!json_is_array(chs) || n == 0 || n > LG_TOKEN_MAX_CHANNELS)
 		goto out;
+	if (iat && (!json_is_number(iat) ||
+	            lg_token_given_iat(json_number_value(iat), NOW * 1000, &iat_ms) != 0))
+		goto out;
+	CHECK(iat_ms >= NOW * 1000 - LG_GIVEN_IAT_BEHIND_MS - 1 &&
+	      iat_ms <= NOW * 1000 + LG_GIVEN_IAT_AHEAD_MS + 1);
 	for (size_t i = 0; i < n; i++) {
 		json_t *ch = json_array_get(chs, i);
 		if (!json_is_string(ch) ||
@@ -135,14 +142,14 @@ static void tokens(const char *body, size_t len)
 	}
 	if (sub && (!json_is_string(sub) || json_string_length(sub) > LG_SUB_MAX_LEN))
 		goto out;
-	if (lg_token_sign(ring(), names, n, sub ? json_string_value(sub) : NULL, NOW * 1000, exp,
+	if (lg_token_sign(ring(), names, n, sub ? json_string_value(sub) : NULL, iat_ms, exp,
 	                  &tok, err, sizeof err) != 0) {
 		CHECK(!tok && strstr(err, "16 KiB WebSocket message"));
 		goto out;
 	}
 	CHECK(strlen(tok) <= LG_TOKEN_MAX_LEN);
 	CHECK(lg_token_verify(ring(), tok, strlen(tok), NOW, 0, &c) == LG_TOKEN_OK);
-	CHECK(c.exp == exp && c.iat_ms == NOW * 1000);
+	CHECK(c.exp == exp && c.iat_ms == iat_ms);
 	for (size_t i = 0; i < n; i++)
 		if (!seen(names, i, names[i])) {
 			CHECK(k < c.n_channels && strcmp(c.channels[k], names[i]) == 0);

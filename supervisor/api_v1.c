@@ -40,13 +40,13 @@ static json_t *body_object(struct MHD_Connection *conn, const struct req *rq, si
 enum MHD_Result lg_api_tokens(struct lg_api *api, struct MHD_Connection *conn, struct req *rq)
 {
 	enum MHD_Result ret;
-	json_t *b = body_object(conn, rq, 0, &ret), *chs, *ttl, *sub;
+	json_t *b = body_object(conn, rq, 0, &ret), *chs, *ttl, *sub, *iat;
 	const char *names[LG_TOKEN_MAX_CHANNELS];
 	/* A lifetime cap below a day also caps what a request may ask. */
 	unsigned ttl_max = api->cfg->max_token_lifetime < LG_TOKEN_TTL_MAX ?
 	                   api->cfg->max_token_lifetime : LG_TOKEN_TTL_MAX;
 	char msg[240], *token = NULL;
-	int64_t iat_ms, exp, ttl_s;
+	int64_t now_ms, iat_ms, exp, ttl_s;
 	size_t n;
 	int rc;
 
@@ -55,6 +55,7 @@ enum MHD_Result lg_api_tokens(struct lg_api *api, struct MHD_Connection *conn, s
 	chs = json_object_get(b, "channels");
 	ttl = json_object_get(b, "ttl");
 	sub = json_object_get(b, "sub");
+	iat = json_object_get(b, "iat");
 	n = json_array_size(chs);
 	if (!json_is_array(chs) || n == 0 || n > LG_TOKEN_MAX_CHANNELS) {
 		snprintf(msg, sizeof msg, "channels must be an array of 1 to %d channel names",
@@ -87,8 +88,20 @@ enum MHD_Result lg_api_tokens(struct lg_api *api, struct MHD_Connection *conn, s
 		ret = lg_api_send_error(conn, 400, "invalid_sub", msg);
 		goto out;
 	}
-	iat_ms = lg_wall_ms();
-	exp = iat_ms / 1000 + ttl_s;
+	now_ms = lg_wall_ms();
+	iat_ms = now_ms;
+	/* A backend may name its render (when it read the page's data): a
+	 * call that waited on a busy or restarting livegate must not date
+	 * the page later than what it shows. */
+	if (iat && (!json_is_number(iat) ||
+	            lg_token_given_iat(json_number_value(iat), now_ms, &iat_ms) != 0)) {
+		ret = lg_api_send_error(conn, 400, "invalid_iat", "iat must be the render time in "
+		                        "seconds since the epoch (a fraction is kept to the "
+		                        "millisecond), at most a day before livegate's clock and "
+		                        "a minute after it");
+		goto out;
+	}
+	exp = now_ms / 1000 + ttl_s;
 	pthread_rwlock_rdlock(&api->keys_lock);
 	rc = lg_token_sign(api->keys, names, n, sub ? json_string_value(sub) : NULL, iat_ms, exp,
 	                   &token, msg, sizeof msg);

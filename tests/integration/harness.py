@@ -484,9 +484,11 @@ class Livegate:
             parsed = None
         return status, parsed
 
-    def mint_api(self, channels, ttl=None, sub=None):
+    def mint_api(self, channels, ttl=None, sub=None, iat=None):
         """A token from POST /v1/tokens; fails the test if it is not a 201."""
         body = {"channels": channels}
+        if iat is not None:
+            body["iat"] = iat
         if ttl is not None:
             body["ttl"] = ttl
         if sub is not None:

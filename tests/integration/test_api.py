@@ -353,6 +353,29 @@ class IatTest(ApiTestBase):
         self.assertLessEqual(int(before * 1000) / 1000, iat)
         self.assertLessEqual(iat, after + 0.001)
 
+    def test_a_given_iat_is_the_render_time(self):
+        # A backend that read its data, then waited for the API (livegate
+        # restarting), names the read: the catch-up compares with it.
+        read = time.time() - 5.25
+        token = self.lg.mint_api(["todos"], iat=read, ttl=60)
+        claims = json.loads(token_claims_text(token))
+        self.assertEqual(claims["iat"], round(read, 3))
+        # exp still counts from the call: the token lives its ttl from now.
+        self.assertGreaterEqual(claims["exp"], int(time.time()) + 59)
+
+    def test_a_given_iat_out_of_bounds_or_not_a_number_is_refused(self):
+        now = time.time()
+        for iat in ("1764871234", None, [now], now - 86400 - 60, now + 120, -1, 1e300):
+            with self.subTest(iat=iat):
+                status, reply = self.lg.api("POST", "/v1/tokens", {"channels": ["todos"], "iat": iat})
+                self.assertEqual(status, 400)
+                self.assertEqual(reply["error"], "invalid_iat")
+                self.assertIn("render time", reply["message"])
+        for iat in (now - 86400 + 60, now + 30, int(now)):
+            with self.subTest(iat=iat):
+                status, _ = self.lg.api("POST", "/v1/tokens", {"channels": ["todos"], "iat": iat})
+                self.assertEqual(status, 201)
+
 
 class ConcurrentCountersTest(ApiTestBase):
     """Issue 12: the API counters were written from libmicrohttpd's threads

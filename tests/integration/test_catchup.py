@@ -66,6 +66,19 @@ class CatchupTest(LivegateTestCase):
         await asyncio.sleep(SLACK_MS / 2000)
         self.assertEqual(await self.page_load(["todos"]), [missed("todos")])
 
+    async def test_a_render_that_waited_for_its_token_names_when_it_read(self):
+        # The backend read its data, a publish came, and the token took
+        # longer than the slack to come (livegate's API restarting): with
+        # the read as iat the page still learns; with the call's time it
+        # would not, which is why the API takes an iat.
+        read = time.time()
+        self.redis.publish("todos", "after the read")
+        await asyncio.sleep(SLACK_MS / 1000 + 0.2)
+        late = await self.page_load(["todos"])
+        self.assertEqual(late, [], "the call's own time is past the slack: nothing to tell")
+        given = await self.page_load(["todos"], token=self.lg.mint_api(["todos"], iat=read))
+        self.assertEqual(given, [missed("todos")])
+
     async def test_a_cold_channel_is_known_too(self):
         # Nobody on this worker follows "fresh" when it is published: the
         # worker watches the whole prefix, so the first visitor learns.

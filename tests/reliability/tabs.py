@@ -5,8 +5,9 @@ log (records: eventlog.py).
 
 A tab's life is a series of page loads. A page load renders: it reads the
 application's data (appdb.py) and mints a token whose iat is that moment
-(from the private API, which writes iat in milliseconds, or with PyJWT
-where the API cannot answer or for a share of the loads); some random
+(from the private API, given the read as iat - a call that waits on a
+busy or restarting livegate must not move the render later - or with
+PyJWT where the API cannot answer or for a share of the loads); some random
 0.1-2 s later, as a browser would after loading the page, it connects
 (WebSocket, or the event stream POST /sse for some tabs) and subscribes.
 Then it follows its channels until its next page load (a navigation or
@@ -68,7 +69,7 @@ class Tab:
         vals = [self.proc.db.read(c) for c in self.chans]
         token, how = None, "pyjwt"
         if self.rng.random() < self.cfg["api_mint_share"]:
-            token = await self.proc.mint_api(self.names)
+            token = await self.proc.mint_api(self.names, round(wall_read, 3))
             how = "api"
         if token is None:  # livegate's API is down (restarting): the backend signs itself
             token, how = self.mint_pyjwt(wall_read), "pyjwt"
@@ -226,9 +227,10 @@ class Process:
             self.finishing = True
             self.finish_deadline = now() + FINISH_DEADLINE_S
 
-    async def mint_api(self, names):
-        """POST /v1/tokens; None when the API does not answer 201."""
-        body = json.dumps({"channels": names, "ttl": TOKEN_TTL}).encode()
+    async def mint_api(self, names, iat):
+        """POST /v1/tokens for a render that read its data at iat; None
+        when the API does not answer 201."""
+        body = json.dumps({"channels": names, "ttl": TOKEN_TTL, "iat": iat}).encode()
         req = (b"POST /v1/tokens HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
                b"Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
                b"Content-Length: %d\r\n\r\n%s" % (self.cfg["api_key"].encode(), len(body), body))

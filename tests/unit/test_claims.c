@@ -145,6 +145,28 @@ START_TEST(signed_iat_round_trips)
 }
 END_TEST
 
+/* A render time a backend gives the API: kept to the millisecond within a
+ * day behind and a minute ahead of the clock, refused beyond (and NaN). */
+START_TEST(given_iat_bounds)
+{
+	const int64_t now = 1764871234567;
+	int64_t ms = -7;
+
+	ck_assert_int_eq(lg_token_given_iat(1764871229.123, now, &ms), 0);
+	ck_assert_int_eq(ms, 1764871229123);
+	ck_assert_int_eq(lg_token_given_iat((now - LG_GIVEN_IAT_BEHIND_MS) / 1000.0, now, &ms), 0);
+	ck_assert_int_eq(ms, now - LG_GIVEN_IAT_BEHIND_MS);
+	ck_assert_int_eq(lg_token_given_iat((now + LG_GIVEN_IAT_AHEAD_MS) / 1000.0, now, &ms), 0);
+	ms = -7;
+	ck_assert_int_eq(lg_token_given_iat((now - LG_GIVEN_IAT_BEHIND_MS - 2) / 1000.0, now, &ms), -1);
+	ck_assert_int_eq(lg_token_given_iat((now + LG_GIVEN_IAT_AHEAD_MS + 2) / 1000.0, now, &ms), -1);
+	ck_assert_int_eq(lg_token_given_iat(1764871234567.0, now, &ms), -1); /* milliseconds */
+	ck_assert_int_eq(lg_token_given_iat(0.0 / 0.0, now, &ms), -1);
+	ck_assert_int_eq(lg_token_given_iat(-1.0, now, &ms), -1);
+	ck_assert_int_eq(ms, -7);
+}
+END_TEST
+
 START_TEST(verify_applies_the_cap)
 {
 	struct lg_keyring *kr = lg_keyring_new();
@@ -357,6 +379,7 @@ int main(void)
 	tcase_add_loop_test(tc, fractional_iat_keeps_milliseconds, 0, (int)(sizeof iats / sizeof iats[0]));
 	tcase_add_test(tc, negative_iat_is_a_bad_claim);
 	tcase_add_test(tc, signed_iat_round_trips);
+	tcase_add_test(tc, given_iat_bounds);
 	tcase_add_test(tc, verify_applies_the_cap);
 	tcase_add_test(tc, channel_names);
 	tcase_add_test(tc, claims_channels);

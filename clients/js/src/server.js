@@ -103,11 +103,15 @@ export function createApi({ url = 'http://127.0.0.1:8081', apiKey, timeout = API
 
   return {
     // { token, expires_at } for { channels, ttl?, sub? }
-    async createToken({ channels, ttl, sub } = {}) {
+    // iat: the render time in seconds (when the page's data was read), for
+    // a render that may wait on this call; livegate's clock by default.
+    async createToken({ channels, ttl, sub, iat } = {}) {
       checkChannels(channels);
+      if (iat !== undefined && !Number.isFinite(iat)) throw new TypeError('livegate: iat must be seconds since the epoch');
       const body = { channels };
       if (ttl !== undefined) body.ttl = ttl;
       if (sub !== undefined) body.sub = sub;
+      if (iat !== undefined) body.iat = iat;
       return call('v1/tokens', body, 201);
     },
     // Publishes data (any JSON value) on channel; resolves to Redis's receiver count.

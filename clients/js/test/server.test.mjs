@@ -69,3 +69,17 @@ test('createApi refuses to start without a key and checks names before calling',
   await assert.rejects(api.createToken({ channels: [] }), /channels/);
   assert.equal(called, 0);
 });
+
+test('createToken sends the render time when given, and nothing else', async () => {
+  const bodies = [];
+  const fetch = async (url, init) => {
+    bodies.push(JSON.parse(init.body));
+    return new Response(JSON.stringify({ token: 't', expires_at: 1 }), { status: 201 });
+  };
+  const api = createApi({ apiKey: 'k', fetch });
+  await api.createToken({ channels: ['todos'] });
+  await api.createToken({ channels: ['todos'], iat: 1764860000.123 });
+  assert.deepEqual(bodies, [{ channels: ['todos'] }, { channels: ['todos'], iat: 1764860000.123 }]);
+  await assert.rejects(api.createToken({ channels: ['todos'], iat: '1764860000' }), /iat must be/);
+  assert.equal(bodies.length, 2);
+});

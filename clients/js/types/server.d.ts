@@ -8,6 +8,11 @@ export interface TokenClaims {
   sub?: string;
 }
 
+export interface ApiTokenClaims extends TokenClaims {
+  /** the render time (when the page's data was read), seconds since the epoch; default: the call */
+  iat?: number;
+}
+
 export interface MintOptions extends TokenClaims {
   /** key id of a LIVEGATE_SECRETS entry */
   kid?: string;
@@ -33,7 +38,7 @@ export interface ApiOptions {
 }
 
 export interface Api {
-  createToken(claims: TokenClaims): Promise<{ token: string; expires_at: number }>;
+  createToken(claims: ApiTokenClaims): Promise<{ token: string; expires_at: number }>;
   publish(channel: string, data?: unknown): Promise<number>;
 }
 
@@ -44,6 +49,6 @@ export class LivegateApiError extends Error {
 
 export function createApi(options: ApiOptions & { apiKey: string }): Api;
 /** POST /v1/tokens with LIVEGATE_PRIVATE_URL / LIVEGATE_API_KEY unless given */
-export function createToken(claims: TokenClaims, api?: ApiOptions): Promise<{ token: string; expires_at: number }>;
+export function createToken(claims: ApiTokenClaims, api?: ApiOptions): Promise<{ token: string; expires_at: number }>;
 /** POST /v1/publish with LIVEGATE_PRIVATE_URL / LIVEGATE_API_KEY unless given */
 export function publish(channel: string, data?: unknown, api?: ApiOptions): Promise<number>;
