@@ -4,6 +4,7 @@
 #
 #   tests/reliability/run.sh --short     CI's run: 3 faults of each kind, about 2 minutes
 #   tests/reliability/run.sh --medium    the long run's population, 20 faults of each kind, about 18 minutes
+#   tests/reliability/run.sh --steady    the long run's population, no fault, 5 minutes: the catch-up's cost
 #   tests/reliability/run.sh             the long run: 100 of each kind, about 90 minutes
 #   tests/reliability/run.sh --doc       the long run (or --medium --doc), its figures written into docs/reliability.md
 # Other options go to campaign.py: --out DIR (keep the run's records),
@@ -23,6 +24,7 @@ for a in "$@"; do
 	case "$a" in
 		--short) size=short ;;
 		--medium) size=medium ;;
+		--steady) size=steady ;;
 		--doc) args+=(--doc docs/reliability.md) ;;
 		*) args+=("$a") ;;
 	esac

@@ -23,7 +23,7 @@ function envUrl() {
   }
 }
 
-export function LiveRefresh({ token, url, debounce, spread, maxRate, onEvent, maxTokenAge }) {
+export function LiveRefresh({ token, url, debounce, spread, maxRate, transport, onEvent, maxTokenAge }) {
   const router = useRouter();
   const [pending, startTransition] = useTransition();
   const waiting = useRef([]);
@@ -49,7 +49,8 @@ export function LiveRefresh({ token, url, debounce, spread, maxRate, onEvent, ma
     startTransition(() => router.refresh());
   }), [router]);
 
-  useLivegate(token, refresh, { url: url || envUrl(), debounce, spread, maxRate, onEvent, maxTokenAge });
+  useLivegate(token, refresh, { url: url || envUrl(), debounce, spread, maxRate, transport, onEvent,
+    maxTokenAge });
   return null;
 }
 

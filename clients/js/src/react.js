@@ -30,7 +30,8 @@ function warnOnce(key, text) {
   console.warn('livegate: ' + text);
 }
 
-/* options: { url, debounce, spread, maxRate, onEvent(name, detail), maxTokenAge } */
+/* options: { url, debounce, spread, maxRate, transport ("auto", "websocket",
+ * "stream"), onEvent(name, detail), maxTokenAge } */
 export function useLivegate(token, onInvalidate, options) {
   const o = options || {};
   const callback = useRef(onInvalidate);
@@ -53,6 +54,7 @@ export function useLivegate(token, onInvalidate, options) {
         debounce: o.debounce,
         spread: o.spread,
         maxRate: o.maxRate,
+        transport: o.transport,
         refresh: (batch) => callback.current(batch.message, batch),
         emit: (name, detail) => onEvent.current && onEvent.current(name, detail),
       });
@@ -67,7 +69,7 @@ export function useLivegate(token, onInvalidate, options) {
       lg.close();
     };
     // The token is followed by the effect below, on the same connection.
-  }, [o.url, o.debounce, o.spread, o.maxRate]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [o.url, o.debounce, o.spread, o.maxRate, o.transport]); // eslint-disable-line react-hooks/exhaustive-deps
 
   useEffect(() => {
     if (live.current) live.current.setToken(token || '');

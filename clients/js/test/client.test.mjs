@@ -407,6 +407,7 @@ test('a WebSocket that never opens is reported once after 3 tries, naming the us
   assert.match(connect[0].message, /LIVEGATE_ALLOWED_ORIGINS/);
   assert.match(connect[0].message, /URL is wrong/);
   assert.match(connect[0].message, /WebSocket upgrades/);
+  assert.equal(connect[0].transport, 'websocket');
   assert.equal(t.events.filter((e) => e.name === 'error').length, 1);
   assert.ok(t.transport.conns.length >= 7, 'still trying');
   await accept(t, t.env); // it opens at last

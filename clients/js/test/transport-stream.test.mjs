@@ -177,6 +177,9 @@ test('403 (origin refused) is a failed open, as a refused WebSocket upgrade; rep
   assert.equal(names(t, 'disconnected')[0].code, 1006);
   assert.match(names(t, 'disconnected')[0].reason, /403/);
   assert.equal(t.errors[0].type, 'connect');
+  assert.equal(t.errors[0].transport, 'stream');
+  assert.match(t.errors[0].url, /\/sse$/, 'names the stream it could not open, not the WebSocket');
+  assert.match(t.errors[0].message, /blocks or buffers the event stream/);
 });
 
 test('a stream silent for SILENCE_MS is dead and replaced; pings keep it alive', async () => {

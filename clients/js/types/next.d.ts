@@ -10,6 +10,8 @@ export interface LiveRefreshProps {
   spread?: number;
   /** refreshes per second at most */
   maxRate?: number;
+  /** "auto" (default: WebSocket, the event stream where it is blocked), "websocket" or "stream" */
+  transport?: 'auto' | 'websocket' | 'stream';
   /** connected, disconnected, error, degraded, restored */
   onEvent?(name: LivegateEventName, detail: unknown): void;
   maxTokenAge?: number;

@@ -108,9 +108,12 @@ export function createConnection({ endpoints, transport, env, token, on }) {
     const wasUp = up;
     leastWait = waitMs > 0 ? waitMs : 0;
     const neverOpened = !opened;
+    const kind = t && t.kind === 'stream' ? 'stream' : 'websocket';
     backoff.down();
     forget();
-    if (neverOpened && code !== HANDOFF && ++failures === CONNECT_FAILURES) on.error(connectError(endpoints.ws, code, failures));
+    if (neverOpened && code !== HANDOFF && ++failures === CONNECT_FAILURES) {
+      on.error(connectError(endpoints, kind, code, failures));
+    }
     on.down(code, reason || '', wasUp);
   }
 

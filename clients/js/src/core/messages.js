@@ -24,14 +24,22 @@ export function refusalHint(reason) {
   return REFUSALS[key] ? ': ' + REFUSALS[key] : '';
 }
 
-// A WebSocket that never opens shows only close 1006, whatever the cause.
-export function connectError(url, code, attempts) {
+// A WebSocket that never opens shows only close 1006, whatever the cause;
+// a stream that never opens, its HTTP status at best. kind: the transport
+// that failed last ("websocket" or "stream").
+export function connectError(endpoints, kind, code, attempts) {
   const origin = typeof location !== 'undefined' && location.origin && location.origin !== 'null' ? location.origin : '';
+  const url = kind === 'stream' ? endpoints.stream : endpoints.ws;
+  const path = kind === 'stream'
+    ? 'a proxy in between blocks or buffers the event stream (POST ' + endpoints.stream + ': it must pass ' +
+      'text/event-stream unbuffered), as well as WebSockets (' + endpoints.ws + ')'
+    : 'a proxy in between does not pass WebSocket upgrades (Upgrade and Connection headers; the script ' +
+      'then falls back to the event stream at ' + endpoints.stream + ')';
   return {
-    type: 'connect', code, attempts, url,
+    type: 'connect', code, attempts, url, transport: kind,
     message: 'cannot connect to ' + url + ' (' + attempts + ' attempts, last close ' + code + '; still trying). ' +
       'Usual causes: livegate refuses this page\'s origin (LIVEGATE_ALLOWED_ORIGINS must list ' +
       (origin || 'it') + '; livegate logs the refusal), the URL is wrong (data-url, or the host of the ' +
-      'script\'s src), or a proxy in between does not pass WebSocket upgrades (Upgrade and Connection headers).',
+      'script\'s src), or ' + path + '.',
   };
 }

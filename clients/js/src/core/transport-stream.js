@@ -144,6 +144,7 @@ export function streamTransport(env) {
     start(token);
     return {
       pings: false,
+      kind: 'stream',
       // The connection subscribes once opened: the request carried that.
       send(message) {
         if (ended || !message || message.type !== 'subscribe') return false;

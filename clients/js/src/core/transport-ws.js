@@ -3,7 +3,7 @@
  * transport-stream.js) can stand in without anything above it changing:
  *
  *   open(endpoints, { opened(), frame(message), closed(code, reason) }, token)
- *     -> { send(message) -> bool, close(), pings }
+ *     -> { send(message) -> bool, close(), pings, kind }
  *
  * opened() once the transport can take frames; frame() for each JSON object
  * the server sends (anything else is dropped); closed(code, reason, waitMs?)
@@ -13,7 +13,8 @@
  * `pings`: whether the connection should send {"type":"ping"} heartbeats
  * over it (a WebSocket must: a dead network gives no close). `token` is
  * the one the connection will subscribe with (transport-tabs.js groups
- * tabs by its channels). */
+ * tabs by its channels). `kind`: "websocket" or "stream", what it is
+ * carried on now (named in a connect error). */
 
 export function webSocketTransport(env) {
   return function open(ep, on) {
@@ -32,6 +33,7 @@ export function webSocketTransport(env) {
     s.onclose = (ev) => on.closed(ev.code, ev.reason);
     return {
       pings: true,
+      kind: 'websocket',
       send(message) {
         if (s.readyState !== 1) return false; // OPEN
         s.send(JSON.stringify(message));
