@@ -10,6 +10,8 @@
 #include <string.h>
 
 #define ETAG "\"" LIVEGATE_JS_HASH "\""
+/* Both a 200 and a 304 carry the validator and the freshness. */
+#define CACHING "etag: " ETAG "\r\ncache-control: public, max-age=600\r\n"
 
 enum { V_GET, V_HEAD, V_304, V_COUNT };
 
@@ -24,14 +26,12 @@ static struct lg_frame *build(int variant, int close)
 	struct lg_frame *f;
 
 	if (variant == V_304)
-		n = snprintf(head, sizeof head, "HTTP/1.1 304 Not Modified\r\n"
-		             "etag: " ETAG "\r\ncache-control: public, max-age=600\r\n%s\r\n",
+		n = snprintf(head, sizeof head, "HTTP/1.1 304 Not Modified\r\n" CACHING "%s\r\n",
 		             close ? "connection: close\r\n" : "");
 	else
 		n = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\n"
 		             "content-type: application/javascript; charset=utf-8\r\n"
-		             "content-length: %zu\r\n"
-		             "etag: " ETAG "\r\ncache-control: public, max-age=600\r\n%s\r\n",
+		             "content-length: %zu\r\n" CACHING "%s\r\n",
 		             (size_t)livegate_js_len, close ? "connection: close\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof head)
 		return NULL;
