@@ -529,7 +529,7 @@ class Checker:
         fault_secs = defaultdict(list)
         for kind, t0, t1, _ in run.faults:
             fault_secs[kind].append(t1 - t0)
-        results = Counter()
+        results = Counter({"published": 0, "failed": 0, "timeout": 0})  # zeros kept: a run without faults
         for msgs in run.msgs:
             for m in msgs:
                 results["timeout" if m[3] == "T" else "failed" if m[3] == "E" else "published"] += 1
