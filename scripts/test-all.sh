@@ -2,7 +2,7 @@
 # scripts/test-all.sh - on a fresh Debian 12 machine: install what is missing,
 # build, and run every test (unit, integration, deploy, browser), then the
 # unit and integration suites again under AddressSanitizer + UBSan, then
-# every libFuzzer target for 45 s as a regression guard, then the short
+# every libFuzzer target for 60 s as a regression guard, then the short
 # fault campaign.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,10 +30,10 @@ ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --suite integration --suite redis
 
-# Every parser of outside input, fuzzed 45 s each, two at a time (about 4
+# Every parser of outside input, fuzzed 60 s each, two at a time (about 5
 # minutes with the build): a crash, a leak or a broken invariant fails CI
 # and leaves its input in build-fuzz/artifacts/ (docs/reliability.md).
-fuzz/run.sh -t 45
+fuzz/run.sh -t 60
 
 # The fault campaign, short: 3 faults of each kind against the release
 # build, every message checked against every page (about 2 minutes; the
