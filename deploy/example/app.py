@@ -36,6 +36,7 @@ import json
 import os
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -194,15 +195,16 @@ class App:
     # through the page's query string (docs/script.md, "Attributes").
     TAG_OPTIONS = ("fallback", "spread", "debounce", "max-rate", "url", "transport", "transport-probe")
 
-    def script_tag(self, channels, query):
+    def script_tag(self, channels, query, read_at=None):
         """The livegate <script> tag with a token for these channels.
 
         query (parsed, may be empty) may set the tag's data-* attributes and
         `token`, a token to render instead of a fresh one (the tests of
-        refused and expired tokens)."""
+        refused and expired tokens). read_at: when the page's data was read
+        (time.time()), the render time livegate's catch-up compares with."""
         given = (query.get("token") or [""])[0]
         try:
-            token = given or self.livegate.token(channels, self.token_ttl)
+            token = given or self.livegate.token(channels, self.token_ttl, iat=read_at)
         except LivegateError as e:
             # The page still works, just not live; say so where it is seen.
             print(f"demo: cannot mint a token: {e}", file=sys.stderr)
@@ -219,8 +221,9 @@ class App:
         with self.render_lock:
             self.renders += 1
             render_no = self.renders
+        read_at = time.time()
         items = self.todos.all()
-        script_tag = self.script_tag(self.channels(), query)
+        script_tag = self.script_tag(self.channels(), query, read_at)
         done = sum(1 for _, t in items if t.get("done"))
         rows = "\n".join(
             ITEM.format(id=i, cls="done" if t.get("done") else "",

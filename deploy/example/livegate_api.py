@@ -39,10 +39,14 @@ class Livegate:
         except ValueError:
             raise LivegateError(f"POST {path}: answer is not JSON: {raw[:200]!r}") from None
 
-    def token(self, channels, ttl=None):
+    def token(self, channels, ttl=None, iat=None):
+        """A token for a render that read its data at iat (seconds; default:
+        livegate's clock at the call)."""
         body = {"channels": channels}
         if ttl is not None:
             body["ttl"] = ttl
+        if iat is not None:
+            body["iat"] = round(iat, 3)
         answer = self._post("/v1/tokens", body, 201)
         if not isinstance(answer, dict) or not isinstance(answer.get("token"), str):
             raise LivegateError(f"POST /v1/tokens: no token in {answer!r}")
