@@ -103,6 +103,10 @@ class LivegateOnSentinel(rharness.TestCase):
             s.master.publish("todos", "before")
             self.assertEqual((await next_data(ws))["data"], "before")
             s.master.kill()   # the sentinels promote the replica
+            # Not ready while no master is known: a load balancer stops
+            # sending pages here until the new master is subscribed.
+            await asyncio.to_thread(harness.wait_until, lambda: lg.http_status("/readyz") == 503,
+                                    OUTAGE, 0.05, "/readyz 503 during the failover")
             frame = await next_data(ws, OUTAGE)
             self.assertEqual(frame.get("reason"), "resync", frame)
             await asyncio.to_thread(harness.wait_until, lambda: lg.http_status("/readyz") == 200,
