@@ -28,13 +28,14 @@ The coverage rule (docs/reliability.md states it for users):
                after, its arrival less the backlog the tab was reading
                then (when a message read on that page at most BACKLOG_S
                before it had been published: livegate wrote the coalesced
-               in that stream right behind it). "Began" and "happened" are the fault's own start when
-               the tab learnt of it while that fault was under way (or at
-               most IN_FLIGHT_S after its end), else the moment the tab
-               learnt of it: a busy client reads its socket seconds late,
-               and the loss was not its reading. Spans count only the time
-               the tab's process was not stopped (a tab that resumes from
-               SIGSTOP reads first what happened while it was stopped);
+               in that stream right behind it). "Began" and "happened"
+               are the fault's own start when the tab learnt of it while
+               that fault was under way (or at most IN_FLIGHT_S after its
+               end), else the moment the tab learnt of it: a busy client
+               reads its socket seconds late, and the loss was not its
+               reading. Spans count only the time the tab's process was
+               not stopped (a tab that resumes from SIGSTOP reads first
+               what happened while it was stopped);
     reload     P was unloaded (the tab loaded its next page) before N
                could reach it - N was published less than IN_FLIGHT_S
                before P's end (not counting time its process was stopped),
@@ -199,7 +200,6 @@ class Page:
         self.losses = sorted((t, began(t, run.loss_faults)) for pl, conn, t, _, why in tab.closes
                              if conn in up and why not in ("reload", "finished"))
         self.stalls = tab.stalls
-        self.outage_faults = run.outage_faults
         self.reads = reads  # sorted (t_read, when it was published) of its direct messages
 
     def backlog(self, t):
@@ -234,17 +234,19 @@ class Page:
         told = [(t, state) for t, state in self.status if t <= self.t_end]
         if not told or told[-1][1] != "down":
             return False
-        return began(told[-1][0], self.outage_faults) <= t_pub + IN_FLIGHT_S
+        return last_before(self.downs, self.t_end) <= t_pub + IN_FLIGHT_S
 
     def caused_by_loss(self, label, t_cover, t_pub):
         """Whether an invalidation (or reconnect refetch) at t_cover answers
         the event that may have lost a message published by t_pub, rather than
-        happening to come later: a resync follows an outage livegate told
-        the page of (down) at most IN_FLIGHT_S after the message; a
-        reconnect or a missed follows the loss of the page's subscribed
-        connection at most IN_FLIGHT_S after it (a missed also the render:
-        the message came in the render-to-subscribe gap); a coalesced
-        comes less than IN_FLIGHT_S of the tab's running time after it."""
+        happening to come later (within_flight: the event began before
+        the message was published, or less than IN_FLIGHT_S of the tab's
+        running time after): a resync follows an outage livegate told the
+        page of (down); a reconnect or a missed the loss of the page's
+        subscribed connection (a missed also the render: the message came
+        in the render-to-subscribe gap); a coalesced is its own event,
+        dated by its arrival less the backlog of the stream it came in.
+        Outages and losses are dated by began()."""
         if label == "resync":
             t = last_before(self.downs, t_cover)
             return t is not None and self.within_flight(t_pub, t)
@@ -343,11 +345,17 @@ class Checker:
         self.out_of_order = 0
         self.gap_pageloads = set()
         self.gap_by_publish = Counter()
+        self._pages = {}              # tab id -> its page loads (pages_of), built once
+
+    def pages(self, tab):
+        if tab.id not in self._pages:
+            self._pages[tab.id] = pages_of(tab, self.run)
+        return self._pages[tab.id]
 
     # -- coverage ---------------------------------------------------------
 
     def check_tab(self, tab):
-        pages = pages_of(tab, self.run)
+        pages = self.pages(tab)
         for j, ch in enumerate(tab.chans):
             got = self._direct_seqs(tab, ch)
             for i, page in enumerate(pages):
@@ -445,7 +453,7 @@ class Checker:
         sent = [[m[1] for m in msgs] for msgs in self.run.msgs]
         count = 0
         for tab in self.run.tabs.values():
-            iat = {p.pl: p.iat for p in pages_of(tab, self.run)}
+            iat = {p.pl: p.iat for p in self.pages(tab)}
             for ch in tab.chans:
                 for t, _, label, conn in tab.refetches[ch]:
                     if label != "missed":
