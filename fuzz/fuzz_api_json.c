@@ -1,9 +1,8 @@
 /* fuzz/fuzz_api_json.c - libFuzzer target for the private API's request
  * bodies as far as they are pure: supervisor/api_json (the `data` of
  * POST /v1/publish found and compacted as written) and the checks of
- * POST /v1/tokens (supervisor/api_v1.c's validation, written out here: it
- * lives inside the libmicrohttpd handler) followed by signing and
- * verifying the token.
+ * POST /v1/tokens (supervisor/api_tokens_req, which the handler calls)
+ * followed by signing and verifying the token.
  *
  * The first input byte picks the endpoint (even: publish, odd: tokens);
  * the rest is the body.
@@ -23,6 +22,7 @@
 #include <string.h>
 
 #include "api_json.h"
+#include "api_tokens_req.h"
 #include "frame.h"
 #include "fuzz.h"
 #include "limits.h"
@@ -106,57 +106,37 @@ static int seen(const char *const *names, size_t i, const char *name)
 
 static void tokens(const char *body, size_t len)
 {
-	json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL), *chs, *ttl, *sub, *iat;
-	const char *names[LG_TOKEN_MAX_CHANNELS];
+	json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	struct lg_tokens_req r;
 	struct lg_token_claims c;
-	int64_t exp = NOW + 3600, iat_ms = NOW * 1000;
+	int64_t exp;
 	char err[240], *tok = NULL;
-	size_t n, k = 0;
+	size_t k = 0;
 
 	if (!json_is_object(b))
 		goto out;
-	chs = json_object_get(b, "channels");
-	ttl = json_object_get(b, "ttl");
-	sub = json_object_get(b, "sub");
-	iat = json_object_get(b, "iat");
-	n = json_array_size(chs);
-	if (!json_is_array(chs) || n == 0 || n > LG_TOKEN_MAX_CHANNELS)
+	if (lg_tokens_req_read(b, 3600, TTL_MAX, NOW * 1000, &r, err, sizeof err)) {
+		CHECK(strlen(err) > 0);
 		goto out;
-	if (iat && (!json_is_number(iat) ||
-	            lg_token_given_iat(json_number_value(iat), NOW * 1000, &iat_ms) != 0))
-		goto out;
-	CHECK(iat_ms >= NOW * 1000 - LG_GIVEN_IAT_BEHIND_MS - 1 &&
-	      iat_ms <= NOW * 1000 + LG_GIVEN_IAT_AHEAD_MS + 1);
-	for (size_t i = 0; i < n; i++) {
-		json_t *ch = json_array_get(chs, i);
-		if (!json_is_string(ch) ||
-		    !lg_channel_name_valid(json_string_value(ch), json_string_length(ch)))
-			goto out;
-		names[i] = json_string_value(ch);
 	}
-	if (ttl) {
-		if (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
-		    json_integer_value(ttl) > TTL_MAX)
-			goto out;
-		exp = NOW + json_integer_value(ttl);
-	}
-	if (sub && (!json_is_string(sub) || json_string_length(sub) > LG_SUB_MAX_LEN))
-		goto out;
-	if (lg_token_sign(ring(), names, n, sub ? json_string_value(sub) : NULL, iat_ms, exp,
-	                  &tok, err, sizeof err) != 0) {
+	CHECK(r.n >= 1 && r.n <= LG_TOKEN_MAX_CHANNELS && r.ttl_s >= 1 && r.ttl_s <= TTL_MAX);
+	CHECK(r.iat_ms >= NOW * 1000 - LG_GIVEN_IAT_BEHIND_MS - 1 &&
+	      r.iat_ms <= NOW * 1000 + LG_GIVEN_IAT_AHEAD_MS + 1);
+	exp = NOW + r.ttl_s;
+	if (lg_token_sign(ring(), r.names, r.n, r.sub, r.iat_ms, exp, &tok, err, sizeof err) != 0) {
 		CHECK(!tok && strstr(err, "16 KiB WebSocket message"));
 		goto out;
 	}
 	CHECK(strlen(tok) <= LG_TOKEN_MAX_LEN);
 	CHECK(lg_token_verify(ring(), tok, strlen(tok), NOW, 0, &c) == LG_TOKEN_OK);
-	CHECK(c.exp == exp && c.iat_ms == iat_ms);
-	for (size_t i = 0; i < n; i++)
-		if (!seen(names, i, names[i])) {
-			CHECK(k < c.n_channels && strcmp(c.channels[k], names[i]) == 0);
+	CHECK(c.exp == exp && c.iat_ms == r.iat_ms);
+	for (size_t i = 0; i < r.n; i++)
+		if (!seen(r.names, i, r.names[i])) {
+			CHECK(k < c.n_channels && strcmp(c.channels[k], r.names[i]) == 0);
 			k++;
 		}
 	CHECK(k == c.n_channels);
-	CHECK(sub ? c.sub && strcmp(c.sub, json_string_value(sub)) == 0 : !c.sub);
+	CHECK(r.sub ? c.sub && strcmp(c.sub, r.sub) == 0 : !c.sub);
 	lg_token_claims_free(&c);
 out:
 	free(tok);

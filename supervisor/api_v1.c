@@ -4,6 +4,7 @@
 #include "api_int.h"
 #include "clock.h"
 #include "api_json.h"
+#include "api_tokens_req.h"
 #include "limits.h"
 #include "metrics.h"
 
@@ -40,71 +41,26 @@ static json_t *body_object(struct MHD_Connection *conn, const struct req *rq, si
 enum MHD_Result lg_api_tokens(struct lg_api *api, struct MHD_Connection *conn, struct req *rq)
 {
 	enum MHD_Result ret;
-	json_t *b = body_object(conn, rq, 0, &ret), *chs, *ttl, *sub, *iat;
-	const char *names[LG_TOKEN_MAX_CHANNELS];
+	json_t *b = body_object(conn, rq, 0, &ret);
 	/* A lifetime cap below a day also caps what a request may ask. */
 	unsigned ttl_max = api->cfg->max_token_lifetime < LG_TOKEN_TTL_MAX ?
 	                   api->cfg->max_token_lifetime : LG_TOKEN_TTL_MAX;
+	struct lg_tokens_req r;
+	const char *code;
 	char msg[240], *token = NULL;
-	int64_t now_ms, iat_ms, exp, ttl_s;
-	size_t n;
+	int64_t now_ms = lg_wall_ms(), exp;
 	int rc;
 
 	if (!b)
 		return ret;
-	chs = json_object_get(b, "channels");
-	ttl = json_object_get(b, "ttl");
-	sub = json_object_get(b, "sub");
-	iat = json_object_get(b, "iat");
-	n = json_array_size(chs);
-	if (!json_is_array(chs) || n == 0 || n > LG_TOKEN_MAX_CHANNELS) {
-		snprintf(msg, sizeof msg, "channels must be an array of 1 to %d channel names",
-		         LG_TOKEN_MAX_CHANNELS);
-		ret = lg_api_send_error(conn, 400, "invalid_channels", msg);
+	code = lg_tokens_req_read(b, api->cfg->token_ttl, ttl_max, now_ms, &r, msg, sizeof msg);
+	if (code) {
+		ret = lg_api_send_error(conn, 400, code, msg);
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		json_t *c = json_array_get(chs, i);
-		if (!json_is_string(c) || !lg_channel_name_valid(json_string_value(c), json_string_length(c))) {
-			snprintf(msg, sizeof msg, "channels[%zu] must be 1 to %d bytes of printable ASCII "
-			         "without spaces", i, LG_CHANNEL_MAX_LEN);
-			ret = lg_api_send_error(conn, 400, "invalid_channels", msg);
-			goto out;
-		}
-		names[i] = json_string_value(c);
-	}
-	ttl_s = api->cfg->token_ttl;
-	if (ttl) {
-		if (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
-		    json_integer_value(ttl) > ttl_max) {
-			snprintf(msg, sizeof msg, "ttl must be a whole number of seconds from 1 to %u", ttl_max);
-			ret = lg_api_send_error(conn, 400, "invalid_ttl", msg);
-			goto out;
-		}
-		ttl_s = json_integer_value(ttl);
-	}
-	if (sub && (!json_is_string(sub) || json_string_length(sub) > LG_SUB_MAX_LEN)) {
-		snprintf(msg, sizeof msg, "sub must be a string of at most %d bytes", LG_SUB_MAX_LEN);
-		ret = lg_api_send_error(conn, 400, "invalid_sub", msg);
-		goto out;
-	}
-	now_ms = lg_wall_ms();
-	iat_ms = now_ms;
-	/* A backend may name its render (when it read the page's data): a
-	 * call that waited on a busy or restarting livegate must not date
-	 * the page later than what it shows. */
-	if (iat && (!json_is_number(iat) ||
-	            lg_token_given_iat(json_number_value(iat), now_ms, &iat_ms) != 0)) {
-		ret = lg_api_send_error(conn, 400, "invalid_iat", "iat must be the render time in "
-		                        "seconds since the epoch (a fraction is kept to the "
-		                        "millisecond), at most a day before livegate's clock and "
-		                        "a minute after it");
-		goto out;
-	}
-	exp = now_ms / 1000 + ttl_s;
+	exp = now_ms / 1000 + r.ttl_s;
 	pthread_rwlock_rdlock(&api->keys_lock);
-	rc = lg_token_sign(api->keys, names, n, sub ? json_string_value(sub) : NULL, iat_ms, exp,
-	                   &token, msg, sizeof msg);
+	rc = lg_token_sign(api->keys, r.names, r.n, r.sub, r.iat_ms, exp, &token, msg, sizeof msg);
 	pthread_rwlock_unlock(&api->keys_lock);
 	if (rc < 0) {
 		/* The inputs were checked above; what is left is a token too long
