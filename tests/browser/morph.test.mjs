@@ -111,3 +111,192 @@ test('elements removed and added at once in one list, beside unchanged ones', { 
     assert.deepEqual(await order(page, '#l li'), []);
   });
 });
+
+// A seeded generator of page versions (a table, a list, a <pre>, nested
+// elements, comments, entities; now and then markup tagtree.js refuses),
+// each version a few random edits of the one before.
+function versions(seed) {
+  let x = seed >>> 0;
+  const rnd = (n) => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return (x >>> 8) % n;
+  };
+  let id = 0;
+  const row = () => ({ id: rnd(3) ? 'r' + ++id : '', a: 'a' + rnd(1000), b: 'b' + rnd(1000), c: ['x', 'y', 'z'][rnd(3)] });
+  const st = { rows: Array.from({ length: 40 }, row), items: ['i1', 'i2', 'i3'], title: 't0', cls: 'c0', note: 'n0',
+    pre: 'p0', deep: 'd0', comment: 0, loose: false };
+  const edits = [
+    () => { st.rows[rnd(st.rows.length)].b = 'b' + rnd(1000); },
+    () => { st.rows[rnd(st.rows.length)].c = ['x', 'y', 'z'][rnd(3)]; },
+    () => { st.rows.splice(rnd(st.rows.length + 1), 0, row()); },
+    () => { if (st.rows.length > 2) st.rows.splice(rnd(st.rows.length), 1); },
+    () => {
+      const [i, j] = [rnd(st.rows.length), rnd(st.rows.length)];
+      [st.rows[i], st.rows[j]] = [st.rows[j], st.rows[i]];
+    },
+    () => { st.items.splice(rnd(st.items.length + 1), 0, 'i' + rnd(1000)); },
+    () => { if (st.items.length) st.items.splice(rnd(st.items.length), 1); },
+    () => { st.title = 't' + rnd(1000); },
+    () => { st.cls = 'c' + rnd(1000); },
+    () => { st.note = 'n' + rnd(1000) + (rnd(2) ? ' &amp; more' : ''); },
+    () => { st.pre = rnd(2) ? 'p' + rnd(1000) : '\nline ' + rnd(1000); },
+    () => { st.deep = 'd' + rnd(1000); },
+    () => { st.comment = rnd(1000); },
+    () => { st.loose = true; }, // for one version
+  ];
+  const render = () => `<h2 class="${st.cls}">Title ${st.title}</h2>\n<!-- c${st.comment} -->\n` +
+    '<table id="t"><tbody>\n' + st.rows.map((r) => `<tr${r.id ? ` id="${r.id}"` : ''}><td>${r.a}</td>` +
+      `<td class="${r.c}">${r.b}</td></tr>`).join('\n') + '\n</tbody></table>\n' +
+    `<ul id="list">${st.items.map((i) => `<li>${i}</li>`).join('')}</ul>\n<pre id="pre">\n${st.pre}</pre>\n` +
+    `<p id="note">${st.note}</p>\n<div id="deep"><section><article><span>${st.deep}</span> <b>x</b></article>` +
+    `</section></div>\n${st.loose ? '<div class="loose"><p>not closed\n' : ''}`;
+  return { first: render(), next: () => {
+    st.loose = false;
+    for (let k = 1 + rnd(3); k > 0; k--) edits[rnd(edits.length)]();
+    return render();
+  } };
+}
+
+test('parsing only what changed gives the same page as parsing it whole', { timeout: 300000 }, async () => {
+  const steps = Number(process.env.LG_DELTA_STEPS || 60);
+  const seed = Number(process.env.LG_DELTA_SEED || 1);
+  const v = versions(seed);
+  await fixture(v.first, async (page, next) => {
+    for (let step = 1; step <= steps; step++) {
+      await next(v.next());
+      // The same answer parsed whole by the browser: the body must be the same.
+      const [live, whole] = await page.evaluate(async () => {
+        const text = await (await fetch(location.href)).text();
+        return [document.body.innerHTML, new DOMParser().parseFromString(text, 'text/html').body.innerHTML];
+      });
+      assert.equal(live, whole, `seed ${seed}, step ${step}`);
+    }
+    const refreshed = await waitForEvent(page, 'refreshed', steps);
+    const partial = refreshed.filter((e) => e.detail.partial).length;
+    if (process.env.LG_DELTA_WHY) console.log(refreshed.map((e) => e.detail.whole || "partial"));
+    assert.ok(partial > steps / 3, `${partial} of ${steps} refreshes parsed only what changed`);
+  });
+});
+
+test('a live page other code reshaped is parsed whole and converges; an edit where the HTML did not change stays', { timeout: 60000 }, async () => {
+  const body = (row, note) => `<p id="note">${note}</p>\n<ul id="l"><li id="a">${row}</li><li id="b">b</li></ul>\n` +
+    '<p id="z">z</p>\n';
+  await fixture(body('a1', 'n1'), async (page, next) => {
+    await next(body('a2', 'n1')); // the first refresh: parsed whole, the baseline from here on
+    await next(body('a3', 'n1'));
+    let ev = await waitForEvent(page, 'refreshed', 2);
+    assert.equal(ev[1].detail.partial, true, JSON.stringify(ev[1].detail));
+    // The page's own code edits a paragraph whose HTML does not change next:
+    // only the changed row is parsed and morphed, so the edit stays.
+    await page.evaluate(() => { document.getElementById('z').textContent = 'edited by the page'; });
+    await next(body('a4', 'n1'));
+    ev = await waitForEvent(page, 'refreshed', 3);
+    assert.equal(ev[2].detail.partial, true);
+    assert.equal(await page.textContent('#a'), 'a4');
+    assert.equal(await page.textContent('#z'), 'edited by the page');
+    // Other code adds a node to <body>: the live page no longer has the
+    // shape of the last text, so the page is parsed whole, and converges.
+    await page.evaluate(() => document.body.prepend(document.createElement('aside')));
+    await next(body('a5', 'n2'));
+    ev = await waitForEvent(page, 'refreshed', 4);
+    assert.equal(ev[3].detail.partial, false);
+    assert.match(ev[3].detail.whole, /live page/);
+    assert.equal(await page.textContent('#a'), 'a5');
+    assert.equal(await page.textContent('#note'), 'n2');
+    assert.equal(await page.$('aside'), null);
+    assert.equal(await page.textContent('#z'), 'z');
+  });
+});
+
+// Random markup (a seeded generator): nested elements of every kind the
+// tokenizer treats apart, attributes holding '>', comments of every ending,
+// raw text, entities, CRLF, end tags left out, misnested or stray.
+function randomMarkup(seed, count) {
+  let x = seed >>> 0;
+  const rnd = (n) => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return (x >>> 8) % n;
+  };
+  const pick = (a) => a[rnd(a.length)];
+  const TAGS = ['div', 'p', 'span', 'a', 'b', 'i', 'ul', 'ol', 'li', 'table', 'tbody', 'thead', 'tr', 'td', 'th',
+    'caption', 'colgroup', 'col', 'pre', 'listing', 'textarea', 'script', 'style', 'svg', 'math', 'template',
+    'select', 'option', 'optgroup', 'h1', 'h2', 'button', 'form', 'br', 'img', 'input', 'hr', 'section', 'em',
+    'dl', 'dt', 'dd', 'nobr', 'ruby', 'rt', 'rp', 'title', 'iframe', 'my-el', 'noscript', 'DIV', 'Td', 'path',
+    'circle', 'foreignObject', 'xmp', 'wbr', 'label'];
+  const TEXT = ['x', ' ', '\n', 'a&amp;b', '1 < 2', '\r\n', '&lt;', 'q', '\t', '> z', 'a</', '&#x41;'];
+  const COMMENTS = ['<!--c-->', '<!-->', '<!--->', '<!--a--!>', '<!---->', '<!-- - -->'];
+  const RAW = ['var a = 1;', 'if (a < b) {}', "'</scr' + 'ipt>'", '<!-- x -->', '</p>', 'a { b: c }', '<b>'];
+  const ATTRS = ['', ' class="a>b"', ' data-x=1', " title='q'", ' id=k', ' hidden', ' x=">"', ' type=hidden'];
+  function node(depth) {
+    const r = rnd(10);
+    if (r < 3 || depth > 5) return pick(TEXT);
+    if (r === 3) return pick(COMMENTS);
+    const tag = pick(TAGS);
+    const open = '<' + tag + pick(ATTRS) + (rnd(12) === 0 ? '/' : '') + '>';
+    if (/^(script|style|textarea|title|iframe|xmp)$/i.test(tag)) return open + pick(RAW) + '</' + tag + '>';
+    let inner = '';
+    for (let k = rnd(4); k > 0; k--) inner += node(depth + 1);
+    const close = rnd(10) === 0 ? '' : rnd(25) === 0 ? '</' + pick(TAGS) + '>' : '</' + tag + '>';
+    return open + inner + close;
+  }
+  const out = [];
+  for (let k = 0; k < count; k++) {
+    let body = '';
+    for (let j = 1 + rnd(4); j > 0; j--) body += node(0);
+    const head = ['', '<title>t</title>', '<meta charset="utf-8">\n', '<style>p{}</style><script>1</script>'][rnd(4)];
+    const after = ['', '\n', '\n\n', '<!--z-->\n', ' \n'][rnd(5)];
+    out.push(`<!doctype html>\n<html><head>${head}</head>\n<body>${body}</body>${after}</html>${pick(['', '\n'])}`);
+  }
+  return out;
+}
+
+test('the tokenizer reads every page it accepts as the browser does', { timeout: 120000 }, async () => {
+  const fs = await import('node:fs');
+  const src = fs.readFileSync(new URL('../../clients/js/src/script/tagtree.js', import.meta.url), 'utf8');
+  const pages = randomMarkup(Number(process.env.LG_TAGTREE_SEED || 5), Number(process.env.LG_TAGTREE_PAGES || 3000));
+  await withPage(s.browser, s.stack.demoUrls[0] + '/fixture', async (page) => {
+    await page.addScriptTag({ content: '(() => {' + src.replace(/^export /gm, '') +
+      '\nwindow.__tagtree = { pageTree, ELEMENT, TEXT };})();' });
+    const r = await page.evaluate((list) => {
+      const { pageTree, ELEMENT, TEXT } = window.__tagtree;
+      const out = { accepted: 0, refused: 0, wrong: [] };
+      for (const html of list) {
+        const tree = pageTree(html);
+        if (!tree) {
+          out.refused++;
+          continue;
+        }
+        out.accepted++;
+        const t = tree.nodes;
+        const doc = new DOMParser().parseFromString(html, 'text/html');
+        const bodyLast = doc.body.lastChild;
+        const check = (i, node) => {
+          if (!node || node.nodeType !== t.kind[i]) return 'kind of ' + (t.name[i] || '?') + ' at ' + t.start[i];
+          if (t.kind[i] === ELEMENT) {
+            if (node.localName !== t.name[i]) return 'name ' + node.localName + ' / ' + t.name[i];
+            if (t.opaque[i]) return '';
+            if (node.childNodes.length !== t.kids[i]) return 'children of <' + t.name[i] + '> at ' + t.start[i];
+            let k = 0;
+            for (let c = i + 1; c < t.next[i]; c = t.next[c]) {
+              const why = check(c, node.childNodes[k++]);
+              if (why) return why;
+            }
+            return '';
+          }
+          const text = html.slice(t.start[i], t.end[i]) + (node === bodyLast ? tree.tail : '');
+          if (t.kind[i] === TEXT && !/[&\r\0]/.test(text) && node.data !== text) {
+            return 'text ' + JSON.stringify(node.data) + ' / ' + JSON.stringify(text);
+          }
+          return '';
+        };
+        const why = check(tree.head, doc.head) || check(tree.body, doc.body);
+        if (why && out.wrong.length < 5) out.wrong.push({ why, html });
+      }
+      return out;
+    }, pages);
+    assert.deepEqual(r.wrong, []);
+    // Not a vacuous pass: a good share of random markup is accepted.
+    assert.ok(r.accepted > pages.length / 5, `${r.accepted} accepted, ${r.refused} refused`);
+    console.log(`# tagtree: ${r.accepted} accepted, ${r.refused} refused`);
+  });
+});

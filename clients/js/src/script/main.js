@@ -64,6 +64,7 @@ function start() {
     adopt: (t) => lg.setToken(t),
     rerun: () => lg.refresh(),
     stopped: null, // a 404 or 405: this page is no longer refetched (refetch.js)
+    baseline: null, // the last page morphed in, for parsing only what changes (refetch.js)
     get: transport.group ? sharedFetch(transport.group, fetchPage, env) : fetchPage,
   };
   try {

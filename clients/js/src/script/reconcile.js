@@ -45,13 +45,17 @@ function item(o, n, parent) {
 /* hooks: { keep(old) -> bool: leave this node as it is (not morphed);
  *          stay(old) -> bool: do not remove this node;
  *          add(new) -> bool: may this node be inserted;
- *          keepAttribute(name, el, kind) -> bool: leave this attribute as it is } */
-export function plan(oldRoot, newRoot, hooks) {
+ *          keepAttribute(name, el, kind) -> bool: leave this attribute as it is }
+ * range: { os, oe, ns, ne }: only oldRoot's children [os, oe) are put in
+ * the place of newRoot's [ns, ne), its own attributes left alone
+ * (partial.js: the rest is the same in both versions); null when that
+ * takes an idiomorph call on oldRoot itself. */
+export function plan(oldRoot, newRoot, hooks, range) {
   const doc = oldRoot.ownerDocument;
   // With nothing focused, the body is the active element: not a field.
   const active = doc.activeElement === doc.body ? null : doc.activeElement;
 
-  function visit(it) {
+  function visit(it, range) {
     const { o, n } = it;
     if (o.nodeType !== 1) {
       it.text = o.nodeValue !== n.nodeValue;
@@ -61,10 +65,11 @@ export function plan(oldRoot, newRoot, hooks) {
       it.morph = true;
       return;
     }
-    it.attrs = true; // cheap to compare again when applied
+    it.attrs = !range; // cheap to compare again when applied
     const oc = o.childNodes;
     const nc = n.childNodes;
     let os = 0, ns = 0, oe = oc.length, ne = nc.length;
+    if (range) ({ os, oe, ns, ne } = range);
     while (os < oe && ns < ne && oc[os].isEqualNode(nc[ns])) { os++; ns++; }
     while (oe > os && ne > ns && oc[oe - 1].isEqualNode(nc[ne - 1])) { oe--; ne--; }
     const pairs = [];
@@ -89,10 +94,12 @@ export function plan(oldRoot, newRoot, hooks) {
   }
 
   const root = item(oldRoot, newRoot, null);
-  if (!same(oldRoot, newRoot)) root.morph = true;
+  if (range) visit(root, range);
+  else if (!same(oldRoot, newRoot)) root.morph = true;
   else visit(root);
   mergeMovedIds(root);
-  return root;
+  // idiomorph cannot morph a range of children: the caller parses whole.
+  return range && root.morph ? null : root;
 }
 
 function idsIn(nodes, into, owner) {
@@ -105,7 +112,7 @@ function idsIn(nodes, into, owner) {
 }
 
 // The items that change something, with the ids they take away and bring.
-function changes(it, out) {
+export function changes(it, out) {
   if (it.morph) {
     idsIn([it.o], out.gone, it);
     idsIn([it.n], out.come, it);

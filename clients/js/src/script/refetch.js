@@ -16,8 +16,15 @@
  * page's token (the data-token of its livegate <script>) to adopt(). */
 
 import { emit } from './events.js';
-import { morph } from './morph.js';
+import { morph, morphParts } from './morph.js';
 import { parseHtml } from './parse.js';
+import { partialParts } from './partial.js';
+import { PageScan } from './tagtree.js';
+
+// The baseline (partial.js) is kept for pages up to this size; its tree is
+// made in slices of SLICE_MS when the main thread is idle.
+const MAX_BASELINE = 8 * 1024 * 1024;
+const SLICE_MS = 8;
 
 // Where a page is, for comparing: the fragment is the browser's, not the server's.
 function pageKey(url) {
@@ -62,6 +69,38 @@ export async function fetchPage(url) {
   };
 }
 
+function whenIdle(fn) {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(fn, { timeout: 500 });
+  else setTimeout(fn, 0);
+}
+
+// The page just morphed in, for the next refresh to parse only what changed.
+function keepBaseline(page, key, html) {
+  if (html.length > MAX_BASELINE) {
+    page.baseline = null;
+    return;
+  }
+  const base = { key, html, tree: null, scan: new PageScan(html) };
+  page.baseline = base;
+  const step = () => {
+    if (page.baseline !== base || !base.scan) return;
+    if (base.scan.run(performance.now() + SLICE_MS)) treeNow(base);
+    else whenIdle(step);
+  };
+  whenIdle(step);
+}
+
+// The baseline's tree, finished now if the idle slices have not.
+function treeNow(base) {
+  if (base.scan) {
+    base.scan.run();
+    base.tree = base.scan.tree;
+    base.refused = base.scan.refused;
+    base.scan = null;
+  }
+  return base.tree;
+}
+
 function fail(page, detail, reload) {
   page.report(detail);
   if (reload && page.reloadFallback) location.reload();
@@ -76,9 +115,13 @@ function fail(page, detail, reload) {
 export async function refetchPage(page, shareable) {
   if (page.stopped) return false;
   const url = location.href;
+  const key = pageKey(url);
+  const base = page.baseline && page.baseline.key === key ? page.baseline : null;
   let res;
   try {
-    res = await page.get(url, shareable);
+    const answer = page.get(url, shareable);
+    if (base) treeNow(base); // while the request is out
+    res = await answer;
   } catch (e) {
     // Origin unreachable: a reload would only show an error page.
     return fail(page, { type: 'fetch', message: 'refetch of ' + url + ' failed: ' + e }, false);
@@ -102,30 +145,54 @@ export async function refetchPage(page, shareable) {
   if (status !== 200 || !/^(text\/html|application\/xhtml\+xml)/i.test(res.type)) {
     return fail(page, { type: 'refresh', status, url, message: 'refetch answered ' + status + ' ' + res.type }, true);
   }
-  let parsed;
+  let html;
+  let parts = null;
+  let parsed = null;
+  let whole = base ? '' : 'first refresh of this page';
   try {
     performance.mark('livegate:parse');
-    parsed = await parseHtml(res.body);
+    if (base) {
+      html = typeof res.body === 'string' ? res.body : await res.body.text();
+      parts = partialParts(base, html, document);
+      if (typeof parts === 'string') {
+        whole = parts;
+        parts = null;
+      }
+    }
+    if (!parts) parsed = await parseHtml(html === undefined ? res.body : html);
     performance.measure('livegate:parse', 'livegate:parse');
   } catch (e) {
     return fail(page, { type: 'fetch', message: 'reading the refetch of ' + url + ' failed: ' + e }, false);
   }
-  if (pageKey(location.href) !== pageKey(url)) {
+  if (pageKey(location.href) !== key) {
     page.rerun(); // the user navigated meanwhile: this answer is not for the page shown now
     return true;
   }
-  let restoreScroll;
+  let restoreScroll = null;
+  page.baseline = null; // until the morph is done
   try {
     performance.mark('livegate:morph');
-    restoreScroll = morph(parsed.doc, page.me);
+    if (parts) restoreScroll = morphParts(parts, page.me);
+    if (!restoreScroll) {
+      if (parts) whole = 'a change idiomorph must morph whole';
+      parts = null;
+      if (!parsed) parsed = await parseHtml(html);
+      restoreScroll = morph(parsed.doc, page.me);
+    }
     performance.measure('livegate:morph', 'livegate:morph');
   } catch (e) {
     return fail(page, { type: 'refresh', status, message: 'morph failed: ' + e }, true);
   }
+  keepBaseline(page, key, parsed ? parsed.html : html);
   await nextFrame();
   restoreScroll();
-  const next = tokenIn(parsed.doc, page.srcPath);
-  if (next) page.adopt(next);
-  emit('refreshed', { url });
+  for (const doc of parts ? parts.map((p) => p.doc) : [parsed.doc]) {
+    const next = tokenIn(doc, page.srcPath);
+    if (next) {
+      page.adopt(next);
+      break;
+    }
+  }
+  emit('refreshed', parts ? { url, partial: true } : { url, partial: false, whole });
   return true;
 }
