@@ -253,7 +253,7 @@ function randomMarkup(seed, count) {
 test('the tokenizer reads every page it accepts as the browser does', { timeout: 120000 }, async () => {
   const fs = await import('node:fs');
   const src = fs.readFileSync(new URL('../../clients/js/src/script/tagtree.js', import.meta.url), 'utf8');
-  const pages = randomMarkup(Number(process.env.LG_TAGTREE_SEED || 5), Number(process.env.LG_TAGTREE_PAGES || 3000));
+  const pages = randomMarkup(Number(process.env.LG_TAGTREE_SEED || 5), Number(process.env.LG_TAGTREE_PAGES || 10000));
   await withPage(s.browser, s.stack.demoUrls[0] + '/fixture', async (page) => {
     await page.addScriptTag({ content: '(() => {' + src.replace(/^export /gm, '') +
       '\nwindow.__tagtree = { pageTree, ELEMENT, TEXT };})();' });

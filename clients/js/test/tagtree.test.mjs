@@ -19,10 +19,12 @@ test('refused: markup whose DOM is not its tag nesting', () => {
   for (const body of ['<table><tr><td>x</td></tr></table>', '<table>text<tbody></tbody></table>', '<p><div></div></p>',
     '<a><a></a></a>', '<ul><li>a<li>b</ul>', '<div>', '<b><i></b></i>', '<noscript>x</noscript>', '</p>',
     '<form><form></form></form>', '<h1><h2></h2></h1>', '<select><b></b></select>', '<svg><p></p></svg>',
-    '<button><button></button></button>', 'x<!x>y', '<br></br>', '<td>x</td>', '<script><!--</script>']) {
+    '<button><button></button></button>', 'x<!x>y', '<br></br>', '<td>x</td>', '<script><!--</script>',
+    '<ruby><p>x<rt>y</rt></p></ruby>']) {
     assert.equal(pageTree(page(body)), null, body);
   }
   assert.equal(pageTree('<html><head></head><body></body></html>'), null, 'no doctype: quirks mode');
+  assert.ok(pageTree(page('<ruby>x<rt>y</rt></ruby><p><rt>z</rt></p>')), 'a ruby part outside <ruby> closes nothing');
   assert.equal(pageTree(page('x', '<p>late</p>')), null, 'content after </body>');
 });
 

@@ -58,6 +58,8 @@ const SPECIAL = new Set(['address', 'applet', 'area', 'article', 'aside', 'base'
   'xmp']);
 const HEADINGS = new Set(['h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
 const RUBY = new Set(['rb', 'rp', 'rt', 'rtc']);
+// What "generate implied end tags" closes (a ruby part's start tag does it).
+const IMPLIED = new Set(['dd', 'dt', 'li', 'optgroup', 'option', 'p', 'rb', 'rp', 'rt', 'rtc']);
 // Start tags that leave foreign content (<svg>, <math>) for HTML.
 const BREAKOUT = new Set(['b', 'big', 'blockquote', 'body', 'br', 'center', 'code', 'dd', 'div', 'dl', 'dt',
   'em', 'embed', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'head', 'hr', 'i', 'img', 'li', 'listing', 'menu', 'meta',
@@ -187,6 +189,9 @@ function opaqueEnd(s, i, name, tag) {
     const n = tag.name;
     if (m === 1) {
       if (foreign && BREAKOUT.has(n)) return null;
+      // Foreign content's breakouts and what the live page reads with
+      // scripting on (<noscript>): not followed inside an opaque element.
+      if (!foreign && (n === 'svg' || n === 'math' || REFUSED.has(n))) return null;
       // Browsers differ on anything else in a <select> (Chromium keeps it
       // and reopens an unclosed <b> after it; others drop it).
       if (name === 'select' && n !== 'option' && n !== 'optgroup' && n !== 'hr') return null;
@@ -368,7 +373,9 @@ export class Scan {
     }
     if (HEADINGS.has(n) && HEADINGS.has(t)) return 'heading in heading';
     if ((n === 'option' || n === 'optgroup') && t === 'option') return 'closes <option>';
-    if (RUBY.has(n) && RUBY.has(t)) return 'closes <' + t + '>';
+    if (RUBY.has(n) && names.indexOf('ruby') >= 0 && IMPLIED.has(t) && !(t === 'rtc' && (n === 'rp' || n === 'rt'))) {
+      return 'closes <' + t + '>';
+    }
     return '';
   }
 
